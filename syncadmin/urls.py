@@ -1,0 +1,10 @@
+"""Top-level URLs. Every pattern here must have a decision in tests/test_access.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.core.urls")),
+    path("", include("apps.accounts.urls")),
+    path("admin/", admin.site.urls),
+]
