@@ -192,6 +192,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+if DEBUG:
+    # Local use serves static files from the apps and packages; the folder only keeps
+    # whitenoise from warning that it is missing.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 

@@ -1,0 +1,70 @@
+"""Shared fixtures: users per role, and the environment for child processes."""
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from apps.accounts.roles import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, role: Role | None) -> object:
+        user = django_user_model.objects.create_user(username=username, password=TEST_PASSWORD)
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user("vera-viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("otto-operator", Role.OPERATOR)
+
+
+@pytest.fixture
+def administrator(make_user):
+    return make_user("ada-admin", Role.ADMINISTRATOR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """Environment for a manage.py child process that uses this test run's database."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DEBUG"] = "1"
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgresql://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        )
+        if settings_dict.get("PASSWORD"):
+            env["DATABASE_URL"] = env["DATABASE_URL"].replace(
+                f"{settings_dict['USER']}@",
+                f"{settings_dict['USER']}:{settings_dict['PASSWORD']}@",
+            )
+    env.update(overrides)
+    return env

@@ -1,0 +1,190 @@
+"""Every URL pattern, fetched as each kind of user, answers as decided here.
+
+A URL added without a decision in DECISIONS fails test_every_pattern_has_a_decision.
+"""
+
+import re
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ("anonymous", "norole", "viewer", "operator", "administrator")
+
+# What an answer must look like.
+OK = "200"
+LOGIN = "redirect to sign-in"
+ANY_LOGIN = "redirect to sign-in, ours or the admin's"
+ADMIN_LOGIN = "redirect to the admin sign-in"
+HOME = "redirect to the dashboard"
+FORBIDDEN = "403"
+NOT_ALLOWED = "405"
+OBJECT = "200, or 302/404 for an object that does not exist"
+
+
+def everyone(answer):
+    return dict.fromkeys(PERSONAS, answer)
+
+
+def from_role(role: str, granted: str = OK) -> dict[str, str]:
+    """Pages for `role` and above: sign-in for anonymous, 403 below the role."""
+    order = ("viewer", "operator", "administrator")
+    answers = {"anonymous": LOGIN, "norole": FORBIDDEN}
+    for persona in order:
+        answers[persona] = granted if order.index(persona) >= order.index(role) else FORBIDDEN
+    return answers
+
+
+def admin_only(granted: str) -> dict[str, str]:
+    return {
+        "anonymous": ANY_LOGIN,
+        "norole": ADMIN_LOGIN,
+        "viewer": ADMIN_LOGIN,
+        "operator": ADMIN_LOGIN,
+        "administrator": granted,
+    }
+
+
+# URL name (namespace:name) -> expected answer per persona, for a GET.
+DECISIONS: dict[str, dict[str, str]] = {
+    "core:dashboard": from_role("viewer"),
+    "core:healthz": everyone(OK),
+    "accounts:login": {**everyone(HOME), "anonymous": OK},
+    "accounts:logout": {**everyone(NOT_ALLOWED), "anonymous": LOGIN},
+    "admin:login": {**everyone(OK), "administrator": HOME},
+    # Django sends anyone the admin does not admit from its logout URL to its index.
+    "admin:logout": {**everyone(HOME), "anonymous": ANY_LOGIN, "administrator": NOT_ALLOWED},
+    # Autocomplete needs app_label, model_name and field_name; without them: 403.
+    "admin:autocomplete": admin_only(FORBIDDEN),
+    # Task results and the queue are written by workers only: no "add" page.
+    "admin:django_q_success_add": admin_only(FORBIDDEN),
+    "admin:django_q_failure_add": admin_only(FORBIDDEN),
+    "admin:django_q_ormq_add": admin_only(FORBIDDEN),
+}
+# The Django admin: one decision for every other admin URL.
+ADMIN_PAGE = admin_only(OK)
+ADMIN_OBJECT_PAGE = admin_only(OBJECT)
+
+
+def walk(patterns, namespace="", prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}{entry.namespace}:"
+            yield from walk(entry.url_patterns, inner, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield entry, namespace, prefix + str(entry.pattern)
+
+
+def all_patterns() -> list[tuple[str, URLPattern]]:
+    """(key, pattern) for every pattern; unnamed ones are keyed by their full route."""
+    found = []
+    for pattern, namespace, route in walk(get_resolver().url_patterns):
+        key = f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<{route}>"
+        found.append((key, pattern))
+    return found
+
+
+def argument_names(pattern: URLPattern) -> list[str]:
+    return list(pattern.pattern.regex.groupindex)
+
+
+def decision_for(key: str, pattern: URLPattern) -> dict[str, str]:
+    if key in DECISIONS:
+        return DECISIONS[key]
+    if key.startswith("admin:"):
+        return ADMIN_OBJECT_PAGE if argument_names(pattern) else ADMIN_PAGE
+    raise KeyError(key)
+
+
+def test_every_pattern_has_a_decision():
+    missing = []
+    for key, pattern in all_patterns():
+        try:
+            decision_for(key, pattern)
+        except KeyError:
+            missing.append(key)
+    assert not missing, f"URL patterns without an access decision in DECISIONS: {missing}"
+
+
+def sample_url(key: str, pattern: URLPattern, administrator) -> str:
+    names = argument_names(pattern)
+    values = {
+        "app_label": "auth",
+        "object_id": str(administrator.pk),
+        "id": str(administrator.pk),
+        "content_type_id": str(ContentType.objects.get_for_model(type(administrator)).pk),
+    }
+    if key.endswith(">"):  # unnamed: fill in the route itself
+        route = key.partition(":<")[2][:-1]
+        route = route.replace("(?P<url>.*)$", "no-such-page/").lstrip("^")
+        route = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: values[match.group(1)], route)
+        return "/" + route
+    return reverse(key, kwargs={name: values[name] for name in names})
+
+
+def answer_matches(expected: str, response, url: str) -> bool:
+    location = response.headers.get("Location", "")
+    if expected == OK:
+        return response.status_code == 200
+    if expected == LOGIN:
+        return response.status_code == 302 and location.startswith(reverse("accounts:login"))
+    if expected == ANY_LOGIN:
+        return response.status_code == 302 and (
+            location.startswith(reverse("accounts:login"))
+            or location.startswith(reverse("admin:login"))
+        )
+    if expected == ADMIN_LOGIN:
+        return response.status_code == 302 and location.startswith(reverse("admin:login"))
+    if expected == HOME:
+        return response.status_code == 302 and location in ("/", "/admin/")
+    if expected == FORBIDDEN:
+        return response.status_code == 403
+    if expected == NOT_ALLOWED:
+        return response.status_code == 405
+    if expected == OBJECT:
+        return response.status_code in (200, 302, 404)
+    raise AssertionError(f"unknown expectation {expected}")
+
+
+@pytest.fixture
+def personas(client, make_user, django_user_model):
+    from django.test import Client
+
+    from apps.accounts.roles import Role
+
+    users = {
+        "norole": make_user("nora-norole", None),
+        "viewer": make_user("vera-viewer", Role.VIEWER),
+        "operator": make_user("otto-operator", Role.OPERATOR),
+        "administrator": make_user("ada-admin", Role.ADMINISTRATOR),
+    }
+    clients = {"anonymous": Client()}
+    for name, user in users.items():
+        persona_client = Client()
+        assert persona_client.login(username=user.username, password=TEST_PASSWORD)
+        clients[name] = persona_client
+    return clients, users
+
+
+def test_every_pattern_answers_as_decided(personas):
+    clients, users = personas
+    failures = []
+    checked = 0
+    for key, pattern in all_patterns():
+        url = sample_url(key, pattern, users["administrator"])
+        for persona, expected in decision_for(key, pattern).items():
+            response = clients[persona].get(url)
+            checked += 1
+            if not answer_matches(expected, response, url):
+                failures.append(
+                    f"{key} {url} as {persona}: expected {expected}, got "
+                    f"{response.status_code} {response.headers.get('Location', '')}"
+                )
+    assert not failures, "\n".join(failures)
+    assert checked >= 5 * 20  # the admin alone has dozens of patterns
