@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 
-from apps.accounts.roles import Role
+from apps.accounts.roles import Role, role_group
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
@@ -20,7 +19,7 @@ def make_user(django_user_model):
     def make(username: str, role: Role | None) -> object:
         user = django_user_model.objects.create_user(username=username, password=TEST_PASSWORD)
         if role is not None:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(role_group(role))
         return user
 
     return make

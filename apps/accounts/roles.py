@@ -42,6 +42,13 @@ def user_role(user) -> Role | None:
     return role
 
 
+def role_group(role: Role):
+    """The group that stands for ``role`` (re-created if someone deleted it)."""
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get_or_create(name=role.value)[0]
+
+
 def has_role(user, role: Role) -> bool:
     held = user_role(user)
     return held is not None and RANK[held] >= RANK[role]

@@ -4,10 +4,9 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
-from apps.accounts.roles import Role
+from apps.accounts.roles import Role, role_group
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def demo_admin_ensure(*, username: str, password: str | None) -> DemoAdminResult
         user.set_password(password)
         user.save(update_fields=["password"])
         password_set = True
-    user.groups.add(Group.objects.get(name=Role.ADMINISTRATOR))
+    user.groups.add(role_group(Role.ADMINISTRATOR))
     return DemoAdminResult(
         username=username,
         created=created,
