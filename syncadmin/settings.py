@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_q",
     "apps.core",
     "apps.accounts",
+    "apps.sandbox",
 ]
 
 MIDDLEWARE = [

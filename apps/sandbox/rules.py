@@ -1,0 +1,425 @@
+"""Creates, updates and deletes with Autotask's validation and business rules."""
+
+import datetime as dt
+
+from apps.sandbox.schema import (
+    ENTITIES,
+    RECURRING_SERVICE,
+    USE_TYPE_RECURRING_SERVICE,
+    Entity,
+)
+from apps.sandbox.store import Store
+from apps.sandbox.units import UnitRows
+from apps.sandbox.values import coerce, error, now_stored, parse_datetime, times
+
+POSTED_PERIOD_MESSAGE = (
+    "Unable to make changes as it would result in the deletion/modification of an already "
+    "approved and posted contract period"
+)
+NO_MATCHING_RECORD = (
+    "No message. No matching records found. The logged in Resource may not have the "
+    "required permissions to delete the data."
+)
+
+
+def picklist_values(store: Store, entity: Entity, field) -> dict | None:
+    if field.picklist is None:
+        return None
+    if isinstance(field.picklist, str):
+        return store.tenant_picklist(field.picklist)
+    return field.picklist
+
+
+def read_body(store: Store, entity: Entity, body, *, creating: bool) -> tuple[dict, list | None]:
+    """Map a JSON body onto the entity's writable fields, converting and checking values.
+
+    Unknown fields are an error; read-only ones are ignored. Returns the values and the
+    user-defined fields (or None when the body has none).
+    """
+    if not isinstance(body, dict):
+        raise error("The request body must be a JSON object.")
+    values = {}
+    udfs = None
+    for key, raw in body.items():
+        lowered = str(key).lower()
+        if lowered == "userdefinedfields":
+            udfs = read_udfs(store, entity, raw)
+            continue
+        field = entity.find(key)
+        if field is None:
+            raise error(f"Unable to find {key} in the {entity.singular} Entity.")
+        if field.name == "id" or field.read_only:
+            continue
+        if field.create_only and not creating:
+            continue
+        values[field.name] = check_value(store, entity, field, raw)
+    return values, udfs
+
+
+def check_value(store: Store, entity: Entity, field, raw):
+    value = coerce(field, raw)
+    if value is None:
+        return None
+    if field.data_type == "string" and field.length and len(value) > field.length:
+        raise error(f"String value exceeds maximum length (field:{field.name}).")
+    allowed = picklist_values(store, entity, field)
+    if allowed is not None and value not in allowed:
+        raise error(f"Invalid value '{raw}' for the picklist field {field.name}.")
+    if field.reference and store.get(field.reference, value) is None:
+        referenced = ENTITIES[field.reference].singular
+        raise error(f"{referenced} with id {value} does not exist (field:{field.name}).")
+    return value
+
+
+def read_udfs(store: Store, entity: Entity, raw) -> list:
+    if not isinstance(raw, list):
+        raise error("userDefinedFields must be a list of name/value pairs.")
+    definitions = {
+        item["name"].lower(): item["name"] for item in store.udf_definitions(entity.name)
+    }
+    pairs = []
+    for pair in raw:
+        if not isinstance(pair, dict) or "name" not in {str(k).lower() for k in pair}:
+            raise error("Each user-defined field needs a name and a value.")
+        lowered = {str(k).lower(): v for k, v in pair.items()}
+        name = definitions.get(str(lowered["name"]).lower())
+        if name is None:
+            raise error(f"Unable to find {lowered['name']} in the {entity.singular} Entity.")
+        value = lowered.get("value")
+        pairs.append({"name": name, "value": None if value is None else str(value)})
+    return pairs
+
+
+def merge_udfs(store: Store, entity: Entity, current: list | None, changes: list | None) -> list:
+    values = {pair["name"]: pair["value"] for pair in current or ()}
+    for pair in changes or ():
+        values[pair["name"]] = pair["value"]
+    return [
+        {"name": item["name"], "value": values.get(item["name"])}
+        for item in store.udf_definitions(entity.name)
+    ]
+
+
+def check_required(entity: Entity, record: dict) -> None:
+    for field in entity.fields:
+        if field.required and field.name != "id" and record.get(field.name) in (None, ""):
+            raise error(f"The field {field.name} is required.")
+
+
+def blank_record(entity: Entity) -> dict:
+    return {field.name: None for field in entity.fields}
+
+
+def day_of(value) -> dt.date | None:
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed else None
+
+
+def in_posted_period(store: Store, contract_id: int, day: dt.date) -> bool:
+    posted = store.posted_through(contract_id)
+    return posted is not None and day <= dt.date.fromisoformat(posted)
+
+
+class Writer:
+    """Every write the API can make. Callers hold the store lock."""
+
+    def __init__(self, store: Store, units: UnitRows):
+        self.store = store
+        self.units = units
+        self._pending_service = None
+
+    # -- generic -------------------------------------------------------------------
+
+    def create(self, entity: Entity, body, *, parent_id: int | None = None) -> int:
+        values, udfs = read_body(self.store, entity, body, creating=True)
+        if parent_id is not None:
+            values["contractID"] = self._parent_contract(entity, values, parent_id)["id"]
+        record = blank_record(entity)
+        record.update(self._defaults(entity))
+        record.update(values)
+        hook = getattr(self, f"_before_create_{entity.name}", None)
+        if hook:
+            hook(record)
+        check_required(entity, record)
+        record["id"] = self.store.new_id(entity.name)
+        stamp = now_stored()
+        if entity.created_field:
+            record[entity.created_field] = stamp
+        if entity.modified_field:
+            record[entity.modified_field] = stamp
+        record["userDefinedFields"] = merge_udfs(self.store, entity, None, udfs)
+        after = getattr(self, f"_after_create_{entity.name}", None)
+        if after:
+            after(record)
+        self.store.save(entity.name, record)
+        return record["id"]
+
+    def update(self, entity: Entity, body, *, parent_id: int | None = None, replace=False) -> int:
+        if not isinstance(body, dict):
+            raise error("The request body must be a JSON object.")
+        record_id = {str(key).lower(): value for key, value in body.items()}.get("id")
+        if record_id in (None, 0, "0"):
+            raise error(f"An id is required to update a {entity.singular}.")
+        try:
+            record_id = int(record_id)
+        except (TypeError, ValueError):
+            raise error(f"Invalid id '{record_id}'.") from None
+        current = self.store.get(entity.name, record_id)
+        if current is None or (parent_id is not None and current.get("contractID") != parent_id):
+            raise error(f"No {entity.singular} with id {record_id} was found.")
+        values, udfs = read_body(self.store, entity, body, creating=False)
+        record = dict(current)
+        if replace:
+            for field in entity.fields:
+                writable = not (field.read_only or field.create_only or field.name == "id")
+                if writable and field.name not in values and field.name != "contractID":
+                    record[field.name] = None
+        record.update(values)
+        hook = getattr(self, f"_before_update_{entity.name}", None)
+        if hook:
+            record = hook(current, record)
+        check_required(entity, record)
+        if entity.modified_field:
+            record[entity.modified_field] = now_stored()
+        record["userDefinedFields"] = merge_udfs(
+            self.store, entity, current.get("userDefinedFields"), udfs
+        )
+        self.store.save(entity.name, record)
+        return record_id
+
+    def delete(self, entity: Entity, record_id: int, *, parent_id: int) -> int:
+        current = self.store.get(entity.name, record_id)
+        if current is None or current.get("contractID") != parent_id:
+            raise error(NO_MATCHING_RECORD)
+        if current.get("isBilled"):
+            raise error("A charge that has been billed (isBilled) cannot be deleted.")
+        self.store.remove(entity.name, record_id)
+        return record_id
+
+    def _defaults(self, entity: Entity) -> dict:
+        return {
+            "Companies": {"isActive": True},
+            "Contracts": {"isCompliant": True, "isDefaultContract": False},
+            "Services": {"isActive": True},
+            "ContractCharges": {"isBilled": False, "isBillableToCompany": True},
+            "ContractServiceAdjustments": {"allowRepeatService": False},
+        }.get(entity.name, {})
+
+    def _parent_contract(self, entity: Entity, values: dict, parent_id: int) -> dict:
+        contract = self.store.get("Contracts", parent_id)
+        if contract is None:
+            raise error(f"Contract with id {parent_id} does not exist (field:contractID).")
+        if values.get("contractID") not in (None, parent_id):
+            raise error("The contractID in the body does not match the contract in the URL.")
+        return contract
+
+    # -- contracts -------------------------------------------------------------------
+
+    def _before_create_Contracts(self, record: dict) -> None:
+        if record.get("contractType") == RECURRING_SERVICE and not record.get("contractPeriodType"):
+            raise error("The field contractPeriodType is required for Recurring Service contracts.")
+        self._check_dates(record)
+
+    def _before_update_Contracts(self, current: dict, record: dict) -> dict:
+        self._check_dates(record)
+        new_end, old_end = day_of(record.get("endDate")), day_of(current.get("endDate"))
+        shortened = new_end and old_end and new_end < old_end
+        if shortened and in_posted_period(self.store, current["id"], new_end):
+            raise error(POSTED_PERIOD_MESSAGE)
+        return record
+
+    @staticmethod
+    def _check_dates(record: dict) -> None:
+        start, end = day_of(record.get("startDate")), day_of(record.get("endDate"))
+        if start and end and end < start:
+            raise error("The contract endDate must be on or after its startDate.")
+
+    # -- contract services -------------------------------------------------------------
+
+    def _require_recurring(self, contract_id: int) -> dict:
+        contract = self.store.get("Contracts", contract_id)
+        if contract is None:
+            raise error(f"Contract with id {contract_id} does not exist (field:contractID).")
+        if contract.get("contractType") != RECURRING_SERVICE:
+            raise error(
+                "Services can only be added to a Recurring Service contract (contractType 7)."
+            )
+        return contract
+
+    def _before_create_ContractServices(self, record: dict) -> None:
+        self._require_recurring(record["contractID"])
+        service = self.store.get("Services", record.get("serviceID"))
+        if service is None:
+            return  # check_required reports the missing serviceID
+        for existing in self.store.rows("ContractServices"):
+            if (
+                existing["contractID"] == record["contractID"]
+                and existing["serviceID"] == record["serviceID"]
+            ):
+                raise error("This service is already on the contract.")
+        self._service_defaults(record, service)
+
+    @staticmethod
+    def _service_defaults(record: dict, service: dict) -> None:
+        if record.get("unitPrice") is None:
+            record["unitPrice"] = service.get("unitPrice")
+        if record.get("unitCost") is None:
+            record["unitCost"] = service.get("unitCost")
+        if record.get("invoiceDescription") is None:
+            record["invoiceDescription"] = service.get("invoiceDescription")
+
+    def _before_update_ContractServices(self, current: dict, record: dict) -> dict:
+        # On update only the price and the invoice description may change.
+        return {
+            **current,
+            "unitPrice": record.get("unitPrice"),
+            "invoiceDescription": record.get("invoiceDescription"),
+        }
+
+    # -- adjustments -----------------------------------------------------------------
+
+    def _before_create_ContractServiceAdjustments(self, record: dict) -> None:
+        self._pending_service = None
+        if record.get("contractID") is None:
+            raise error("The field contractID is required.")
+        contract = self._require_recurring(record["contractID"])
+        if record.get("effectiveDate") is None:
+            raise error("The field effectiveDate is required.")
+        if record.get("unitChange") is None:
+            record["unitChange"] = 0
+        effective = day_of(record["effectiveDate"])
+        start, end = day_of(contract.get("startDate")), day_of(contract.get("endDate"))
+        if start and end and not start <= effective <= end:
+            raise error("The effectiveDate must fall within the contract's start and end dates.")
+        if in_posted_period(self.store, contract["id"], effective):
+            raise error(POSTED_PERIOD_MESSAGE)
+        contract_service = self._adjusted_service(record, contract)
+        record["contractServiceID"] = contract_service["id"]
+        record["serviceID"] = contract_service["serviceID"]
+        if self._pending_service is not None:
+            if record["unitChange"] < 0:
+                raise error(
+                    "The adjustment would leave the contract service with fewer than 0 units."
+                )
+            return
+        future = [
+            day_of(item["effectiveDate"])
+            for item in self.store.rows("ContractServiceAdjustments")
+            if item["contractServiceID"] == contract_service["id"]
+        ]
+        for day in [effective, *[day for day in future if day > effective]]:
+            if self.units.units_on(contract_service["id"], day, [record]) < 0:
+                raise error(
+                    "The adjustment would leave the contract service with fewer than 0 units."
+                )
+
+    def _adjusted_service(self, record: dict, contract: dict) -> dict:
+        if record.get("contractServiceID") is not None:
+            found = self.store.get("ContractServices", record["contractServiceID"])
+            if found is None or found["contractID"] != contract["id"]:
+                raise error("The contractServiceID does not belong to this contract.")
+            return found
+        service = self.store.get("Services", record.get("serviceID"))
+        if service is None:
+            raise error("Either serviceID or contractServiceID is required.")
+        for existing in self.store.rows("ContractServices"):
+            if existing["contractID"] == contract["id"] and existing["serviceID"] == service["id"]:
+                return existing
+        created = blank_record(ENTITIES["ContractServices"])
+        created.update(contractID=contract["id"], serviceID=service["id"])
+        self._service_defaults(created, service)
+        created["id"] = self.store.new_id("ContractServices")
+        created["userDefinedFields"] = []
+        self._pending_service = created  # saved only if the adjustment is
+        return created
+
+    def _after_create_ContractServiceAdjustments(self, record: dict) -> None:
+        if self._pending_service is not None:
+            self.store.save("ContractServices", self._pending_service)
+        # A price given with an adjustment becomes the contract service's current price.
+        changes = {}
+        if record.get("adjustedUnitPrice") is not None:
+            changes["unitPrice"] = record["adjustedUnitPrice"]
+        if record.get("adjustedUnitCost") is not None:
+            changes["unitCost"] = record["adjustedUnitCost"]
+        if changes:
+            contract_service = dict(self.store.get("ContractServices", record["contractServiceID"]))
+            contract_service.update(changes)
+            self.store.save("ContractServices", contract_service)
+
+    # -- charges ---------------------------------------------------------------------
+
+    def _before_create_ContractCharges(self, record: dict) -> None:
+        self._charge_amounts(record)
+
+    def _before_update_ContractCharges(self, current: dict, record: dict) -> dict:
+        if current.get("isBilled"):
+            raise error("A charge that has been billed (isBilled) cannot be changed.")
+        self._charge_amounts(record)
+        return record
+
+    def _charge_amounts(self, record: dict) -> None:
+        if record.get("productID") is None and record.get("billingCodeID") is None:
+            raise error("ContractCharge must have either a productID or billingCodeID.")
+        if record.get("unitPrice") is None:
+            source = (
+                self.store.get("BillingCodes", record["billingCodeID"])
+                if record.get("billingCodeID") is not None
+                else self.store.get("Products", record["productID"])
+            )
+            record["unitPrice"] = (source or {}).get("unitPrice")
+        record["billableAmount"] = times(record.get("unitQuantity"), record.get("unitPrice"))
+        record["internalCurrencyBillableAmount"] = record["billableAmount"]
+        record["internalCurrencyUnitPrice"] = record.get("unitPrice")
+        record["extendedCost"] = times(record.get("unitQuantity"), record.get("unitCost"))
+
+    # -- catalogue -------------------------------------------------------------------
+
+    def _check_service_billing_code(self, record: dict) -> None:
+        code = self.store.get("BillingCodes", record.get("billingCodeID"))
+        if code is not None and not (
+            code.get("isActive") and code.get("useType") == USE_TYPE_RECURRING_SERVICE
+        ):
+            raise error(
+                "The billingCodeID must be an active Recurring Contract Service allocation "
+                "code (useType 5)."
+            )
+
+    def _before_create_Services(self, record: dict) -> None:
+        self._check_service_billing_code(record)
+
+    def _before_update_Services(self, current: dict, record: dict) -> dict:
+        if record.get("billingCodeID") != current.get("billingCodeID"):
+            self._check_service_billing_code(record)
+        return record
+
+    def _before_create_Products(self, record: dict) -> None:
+        code = self.store.get("BillingCodes", record.get("productBillingCodeID"))
+        if code is not None and not code.get("isActive"):
+            raise error("The productBillingCodeID must be an active allocation code.")
+
+    # -- posting ---------------------------------------------------------------------
+
+    def post_period(self, contract_id: int, through: dt.date) -> dict:
+        if self.store.get("Contracts", contract_id) is None:
+            raise error(f"Contract with id {contract_id} does not exist (field:contractID).")
+        posted = dict(self.store.meta["posted"])
+        current = posted.get(str(contract_id))
+        if current is None or through.isoformat() > current:
+            posted[str(contract_id)] = through.isoformat()
+        posted_at = dict(self.store.meta.get("posted_at", {}))
+        posted_at[str(contract_id)] = now_stored()
+        self.store.set_meta("posted", posted)
+        self.store.set_meta("posted_at", posted_at)
+        billed = 0
+        for charge in self.store.rows("ContractCharges"):
+            if charge["contractID"] != contract_id or charge.get("isBilled"):
+                continue
+            if day_of(charge["datePurchased"]) <= through:
+                self.store.save("ContractCharges", {**charge, "isBilled": True})
+                billed += 1
+        return {
+            "contractID": contract_id,
+            "postedThrough": posted[str(contract_id)],
+            "billed": billed,
+        }
