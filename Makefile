@@ -8,13 +8,15 @@ INSTALLED := $(VENV)/.installed
 # The processes `make run` starts; docker-compose.yml runs the same worker command.
 WEB_CMD = manage.py runserver --noreload 127.0.0.1:8000
 WORKER_CMD = manage.py qcluster
+SANDBOX_CMD = manage.py autotask_sandbox --port 8765 --db var/sandbox.sqlite3 --seed demo
 
-.PHONY: help setup run migrate test lint format bench lock clean
+.PHONY: help setup run sandbox migrate test lint format bench lock clean
 
 help:
 	@echo "make run    set up and start syncadmin on http://127.0.0.1:8000 (web + worker)"
 	@echo "make test   set up, lint and run the whole test suite"
 	@echo "make bench  run the benchmarks and write docs/benchmarks.md"
+	@echo "make sandbox  run only the Autotask sandbox on http://127.0.0.1:8765"
 	@echo "make lock   re-pin requirements*.lock from pyproject.toml"
 
 $(INSTALLED): requirements-dev.lock
@@ -30,7 +32,10 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py ensure_demo_admin
-	$(PY) manage.py supervise web="$(WEB_CMD)" worker="$(WORKER_CMD)"
+	$(PY) manage.py supervise web="$(WEB_CMD)" worker="$(WORKER_CMD)" sandbox="$(SANDBOX_CMD)"
+
+sandbox: setup
+	$(PY) $(SANDBOX_CMD)
 
 migrate: setup
 	$(PY) manage.py migrate --noinput

@@ -14,6 +14,41 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
+def _sqlite_test_files() -> list[Path]:
+    return sorted((ROOT / "var").glob("test-*.sqlite3*"))
+
+
+def _pid_of(path: Path) -> int | None:
+    digits = path.name.removeprefix("test-").split(".", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_configure(config):
+    """Each test run has its own SQLite test database (settings name it after the process
+    id). Remove those of runs that were killed: a new database file beside an old
+    write-ahead log fails with "disk I/O error"."""
+    for path in _sqlite_test_files():
+        pid = _pid_of(path)
+        if pid is not None and pid != os.getpid() and not _alive(pid):
+            path.unlink(missing_ok=True)
+
+
+def pytest_unconfigure(config):
+    for path in _sqlite_test_files():
+        if _pid_of(path) == os.getpid():
+            path.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, role: Role | None) -> object:

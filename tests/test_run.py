@@ -1,6 +1,7 @@
 """`make run`'s shape: the web server and a django-q2 worker cluster, started and stopped
 together by `manage.py supervise`, against this test run's real database and broker."""
 
+import json
 import re
 import signal
 import subprocess
@@ -12,7 +13,10 @@ import pytest
 from django_q.status import Stat
 from django_q.tasks import async_task, result
 
+from apps.sandbox.server import DEFAULT_CREDENTIALS
 from tests.conftest import MANAGE, ROOT, child_env, free_port
+
+SANDBOX_USER = DEFAULT_CREDENTIALS.username
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,23 +49,29 @@ def supervised(tmp_path: Path):
     port = free_port()
     web = makefile_variable("WEB_CMD").replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     worker = makefile_variable("WORKER_CMD")
+    sandbox_port = free_port()
+    sandbox = (
+        makefile_variable("SANDBOX_CMD")
+        .replace("--port 8765", f"--port {sandbox_port}")
+        .replace("var/sandbox.sqlite3", str(tmp_path / "sandbox.sqlite3"))
+    )
     log = (tmp_path / "supervise.log").open("w+")
     process = subprocess.Popen(
-        [*MANAGE, "supervise", f"web={web}", f"worker={worker}"],
+        [*MANAGE, "supervise", f"web={web}", f"worker={worker}", f"sandbox={sandbox}"],
         cwd=ROOT,
         env=child_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    yield process, f"http://127.0.0.1:{port}", log
+    yield process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", log
     if process.poll() is None:
         process.kill()
         process.wait()
     log.close()
 
 
-def test_web_and_worker_start_serve_and_stop_together(supervised):
-    process, base, log = supervised
+def test_web_worker_and_sandbox_start_serve_and_stop_together(supervised, tmp_path):
+    process, base, sandbox, log = supervised
     status, body = wait_for(lambda: http_get(f"{base}/login/"), 60, "the login page")
     assert status == 200
     assert b"Sign in to syncadmin" in body
@@ -69,12 +79,23 @@ def test_web_and_worker_start_serve_and_stop_together(supervised):
     assert http_get(f"{base}/static/bootstrap/css/bootstrap.min.css")[0] == 200
     assert http_get(f"{base}/static/django_htmx/htmx-2.min.js")[0] == 200
 
-    clusters = wait_for(Stat.get_all, 60, "the worker cluster to report in")
-    assert sum(len(cluster.workers) for cluster in clusters) >= 1
+    def workers_reported():
+        return sum(len(cluster.workers) for cluster in Stat.get_all())
+
+    assert wait_for(workers_reported, 60, "the worker cluster to report its workers") >= 1
 
     task_id = async_task("apps.core.tasks.worker_echo", "hello from the test")
     done = wait_for(lambda: result(task_id), 60, "the worker to run the task")
     assert done["echo"] == "hello from the test"
+
+    zone = wait_for(
+        lambda: http_get(f"{sandbox}/atservicesrest/v1.0/zoneInformation?user={SANDBOX_USER}"),
+        60,
+        "the Autotask sandbox",
+    )
+    assert zone[0] == 200
+    assert json.loads(zone[1])["url"] == f"{sandbox}/ATServicesRest/"
+    assert (tmp_path / "sandbox.sqlite3").exists()  # seeded into its own file
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=40) == 0
@@ -82,6 +103,7 @@ def test_web_and_worker_start_serve_and_stop_together(supervised):
     output = log.read()
     assert "Stopped." in output
     assert "has stopped." in output  # the django-q2 cluster shut down cleanly
+    assert "Sandbox stopped." in output
     assert http_get(f"{base}/login/") is None
 
 

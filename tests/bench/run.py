@@ -96,6 +96,8 @@ def main(argv: list[str]) -> int:
             "python_functions=bench_*",
             "-p",
             "no:cacheprovider",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
             "-q",
         ],
         plugins=[collector],

@@ -1,5 +1,7 @@
 """Run the Autotask sandbox: a local server that answers like the Autotask REST API."""
 
+import signal
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -57,6 +59,7 @@ class Command(BaseCommand):
             f"  Inspection:         {server.url}/_sandbox/counters"
         )
         self.stdout.flush()
+        signal.signal(signal.SIGTERM, _stop)
         try:
             server.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
@@ -65,3 +68,8 @@ class Command(BaseCommand):
             server.server_close()
             app.store.close()
             self.stdout.write("Sandbox stopped.")
+
+
+def _stop(signum, frame):
+    """SIGTERM (from `make run`'s supervisor or docker) stops like Ctrl-C."""
+    raise KeyboardInterrupt
