@@ -18,9 +18,12 @@ HEADERS = {
 EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
 
 
-def count(url: str, entity: str, headers=HEADERS) -> int:
+def count(url: str, entity: str, headers=HEADERS, timeout=30) -> int:
     answer = requests.post(
-        f"{url}/ATServicesRest/V1.0/{entity}/query/count", json=EVERYTHING, headers=headers
+        f"{url}/ATServicesRest/V1.0/{entity}/query/count",
+        json=EVERYTHING,
+        headers=headers,
+        timeout=30,
     )
     answer.raise_for_status()
     return answer.json()["queryCount"]
@@ -41,7 +44,7 @@ def test_data_survives_a_restart_with_a_file(tmp_path):
     try:
         assert count(again.url, "Companies") == demo_companies + 1
         item = requests.get(
-            f"{again.url}/ATServicesRest/V1.0/Companies/{created}", headers=HEADERS
+            f"{again.url}/ATServicesRest/V1.0/Companies/{created}", headers=HEADERS, timeout=30
         ).json()["item"]
         assert item["companyName"] == "Kept Ltd"
         newer = requests.post(
@@ -113,12 +116,15 @@ def test_the_management_command_serves_with_its_flags(tmp_path):
         assert count(url, "Companies", headers) == 0
         assert (
             requests.post(
-                f"{url}/ATServicesRest/V1.0/Companies/query", json=EVERYTHING, headers=HEADERS
+                f"{url}/ATServicesRest/V1.0/Companies/query",
+                json=EVERYTHING,
+                headers=HEADERS,
+                timeout=30,
             ).status_code
             == 500
         )  # the default user is not this sandbox's user
         threshold = requests.get(
-            f"{url}/ATServicesRest/V1.0/ThresholdInformation", headers=headers
+            f"{url}/ATServicesRest/V1.0/ThresholdInformation", headers=headers, timeout=30
         ).json()
         assert threshold["externalRequestThreshold"] == 50
         assert threshold["currentTimeframeRequestCount"] == 2
