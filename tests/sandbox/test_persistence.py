@@ -37,6 +37,7 @@ def test_data_survives_a_restart_with_a_file(tmp_path):
         f"{server.url}/ATServicesRest/V1.0/Companies",
         json={"companyName": "Kept Ltd", "companyType": 1, "ownerResourceID": 1, "phone": "1"},
         headers=HEADERS,
+        timeout=30,
     ).json()["itemId"]
     server.shutdown()
 
@@ -51,6 +52,7 @@ def test_data_survives_a_restart_with_a_file(tmp_path):
             f"{again.url}/ATServicesRest/V1.0/Companies",
             json={"companyName": "Next Ltd", "companyType": 1, "ownerResourceID": 1, "phone": "1"},
             headers=HEADERS,
+            timeout=30,
         ).json()["itemId"]
         assert newer == created + 1
     finally:
@@ -119,6 +121,7 @@ def test_the_management_command_serves_with_its_flags(tmp_path):
                 f"{url}/ATServicesRest/V1.0/Companies/query",
                 json=EVERYTHING,
                 headers=HEADERS,
+                timeout=30,
                 timeout=30,
             ).status_code
             == 500
