@@ -122,7 +122,6 @@ def test_the_management_command_serves_with_its_flags(tmp_path):
                 json=EVERYTHING,
                 headers=HEADERS,
                 timeout=30,
-                timeout=30,
             ).status_code
             == 500
         )  # the default user is not this sandbox's user
