@@ -344,6 +344,9 @@ class Writer:
             changes["unitCost"] = record["adjustedUnitCost"]
         if changes:
             contract_service = dict(self.store.get("ContractServices", record["contractServiceID"]))
+            # Rows before the first priced adjustment keep the price the line had then.
+            contract_service.setdefault("_baseUnitPrice", contract_service.get("unitPrice"))
+            contract_service.setdefault("_baseUnitCost", contract_service.get("unitCost"))
             contract_service.update(changes)
             self.store.save("ContractServices", contract_service)
 

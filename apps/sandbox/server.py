@@ -480,10 +480,10 @@ class SandboxApp:
             return {
                 "fields": [self._udf_info(item) for item in self.store.udf_definitions(entity.name)]
             }
-        child = route.parent_id is not None
-        can_query = child or entity.name in ROOT_QUERYABLE
-        can_create = entity.can_create and (child or entity.parent is None or entity.root_create)
-        can_update = entity.can_update and (child or entity.parent is None)
+        # What the entity supports, wherever it is written (children through Contracts).
+        can_query = route.parent_id is not None or entity.name in ROOT_QUERYABLE
+        can_create = entity.can_create
+        can_update = entity.can_update
 
         def access(flag):
             return "All" if flag else "None"
@@ -632,7 +632,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def start_in_background(self) -> "SandboxServer":
         self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
         self._thread.start()
         return self

@@ -64,8 +64,8 @@ def contract_service_rows(store: Store, contract_service: dict, adjustments: lis
                 else period_end
             )
             units = 0
-            unit_price = contract_service.get("unitPrice")
-            unit_cost = contract_service.get("unitCost")
+            unit_price = contract_service.get("_baseUnitPrice", contract_service.get("unitPrice"))
+            unit_cost = contract_service.get("_baseUnitCost", contract_service.get("unitCost"))
             for day, _, item in changes:
                 if day > row_start:
                     break

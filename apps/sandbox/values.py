@@ -76,8 +76,11 @@ def times(quantity, price) -> float | None:
     return money(Decimal(str(quantity)) * Decimal(str(price)))
 
 
-def _conversion_error(value, type_name: str) -> ApiError:
-    return error(f"Conversion failed when converting varchar '{value}' to data type {type_name}")
+def _conversion_error(field: Field, value, type_name: str) -> ApiError:
+    return error(
+        f"Conversion failed when converting varchar '{value}' to data type {type_name} "
+        f"(field:{field.name})."
+    )
 
 
 def coerce(field: Field, value):
@@ -87,23 +90,23 @@ def coerce(field: Field, value):
     kind = field.data_type
     if kind in ("integer", "long"):
         if isinstance(value, bool):
-            raise _conversion_error(value, "int")
+            raise _conversion_error(field, value, "int")
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value.strip())
-        raise _conversion_error(value, "int")
+        raise _conversion_error(field, value, "int")
     if kind == "decimal":
         if isinstance(value, bool):
-            raise _conversion_error(value, "decimal")
+            raise _conversion_error(field, value, "decimal")
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise _conversion_error(value, "decimal") from None
+            raise _conversion_error(field, value, "decimal") from None
         if not number.is_finite():
-            raise _conversion_error(value, "decimal")
+            raise _conversion_error(field, value, "decimal")
         return money(number)
     if kind == "boolean":
         if isinstance(value, bool):

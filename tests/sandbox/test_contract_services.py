@@ -246,6 +246,21 @@ def test_only_unit_price_and_invoice_description_change(sandbox):
     assert after_put["serviceID"] == service_id
 
 
+def test_service_appears_once_per_contract(sandbox):
+    contract_id = new_contract(sandbox)
+    service_id = new_service(sandbox)
+    ok(sandbox.post(f"/Contracts/{contract_id}/Services", json={"serviceID": service_id}))
+    # a business rule, not a field error: the message need only mention the service
+    fails_naming(
+        sandbox.post(f"/Contracts/{contract_id}/Services", json={"serviceID": service_id}),
+        "service",
+    )
+    assert len(query(sandbox, "ContractServices", [eq("contractID", contract_id)])) == 1
+    # the same service on another contract is fine
+    other = new_contract(sandbox)
+    ok(sandbox.post(f"/Contracts/{other}/Services", json={"serviceID": service_id}))
+
+
 def test_contract_services_root_is_read_only(sandbox):
     contract_id = new_contract(sandbox)
     service_id = new_service(sandbox)
@@ -305,13 +320,6 @@ def test_adjustment_validation(sandbox):
     fails_naming(
         sandbox.post(
             "/ContractServiceAdjustments",
-            json={**base, "effectiveDate": "2026-01-01", "unitChange": "x"},
-        ),
-        "unitChange",
-    )
-    fails_naming(
-        sandbox.post(
-            "/ContractServiceAdjustments",
             json={**base, "effectiveDate": "2026-01-01", "serviceID": 987654},
         ),
         "serviceID",
@@ -332,6 +340,19 @@ def test_adjustment_validation(sandbox):
     assert any(
         "Unable to find colour in the ContractServiceAdjustment Entity." in e for e in errors
     ), errors
+    assert query(sandbox, "ContractServices", [eq("contractID", contract_id)]) == []
+
+
+def test_adjustment_unit_change_of_wrong_type(sandbox):
+    contract_id = new_contract(sandbox)
+    service_id = new_service(sandbox)
+    body = {
+        "contractID": contract_id,
+        "serviceID": service_id,
+        "effectiveDate": "2026-01-01",
+        "unitChange": "x",
+    }
+    fails_naming(sandbox.post("/ContractServiceAdjustments", json=body), "unitChange")
     assert query(sandbox, "ContractServices", [eq("contractID", contract_id)]) == []
 
 
@@ -518,3 +539,31 @@ def test_service_units_are_read_only(sandbox):
     not_allowed(sandbox.post(f"/Contracts/{contract_id}/ServiceUnits", json=body), "POST")
     not_allowed(sandbox.delete(f"/ContractServiceUnits/{row['id']}"), "DELETE")
     assert units(sandbox, contract_id)[0]["units"] == 2
+
+
+def test_quarterly_contract_units(sandbox):
+    contract_id = new_contract(sandbox, period_type=3)
+    service_id = new_service(sandbox, unit_price=10)
+    adjust(sandbox, contract_id, service_id, "2026-01-01", 2)
+    adjust(sandbox, contract_id, service_id, "2026-05-15", 1)
+    rows = units(sandbox, contract_id)
+    assert summary(rows) == [
+        ("2026-01-01", "2026-03-31", 2),
+        ("2026-04-01", "2026-05-14", 2),
+        ("2026-05-15", "2026-06-30", 3),
+        ("2026-07-01", "2026-09-30", 3),
+        ("2026-10-01", "2026-12-31", 3),
+    ]
+    assert [row["price"] for row in rows] == pytest.approx([20, 20, 30, 30, 30])
+
+
+def test_unit_rows_stop_after_120_periods(sandbox):
+    # 2026-01 .. 2036-12 is 132 months; rows stop after 120 (2026-01 .. 2035-12).
+    contract_id = new_contract(sandbox, start="2026-01-01", end="2036-12-31")
+    service_id = new_service(sandbox)
+    adjust(sandbox, contract_id, service_id, "2026-01-01", 1)
+    rows = units(sandbox, contract_id)
+    assert len(rows) == 120
+    assert rows[0]["startDate"].startswith("2026-01-01T00:00:00")
+    assert rows[-1]["startDate"].startswith("2035-12-01T00:00:00")
+    assert rows[-1]["endDate"].startswith("2035-12-31T00:00:00")

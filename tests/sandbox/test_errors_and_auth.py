@@ -80,6 +80,19 @@ def test_refused_writes_change_nothing(sandbox):
     assert ok(sandbox.post("/Companies/query", json=EVERYTHING))["items"] == []
 
 
+def test_impersonation_header(sandbox):
+    headers = {**sandbox.headers, "ImpersonationResourceId": "29682885"}
+    response = requests.post(
+        f"{sandbox.api}/Companies/query", json=EVERYTHING, headers=headers, timeout=10
+    )
+    assert ok(response)["items"] == []
+    headers = {**sandbox.headers, "ImpersonationResourceId": "somebody"}
+    response = requests.post(
+        f"{sandbox.api}/Companies/query", json=EVERYTHING, headers=headers, timeout=10
+    )
+    errors_of(response, 500)
+
+
 def test_header_names_ignore_case(sandbox):
     headers = {name.lower(): value for name, value in sandbox.headers.items()}
     response = requests.post(
@@ -183,6 +196,11 @@ def test_unknown_paths_are_404(sandbox):
         "/Widgets/1",
         "/Companies/query/sideways",
         "/Contracts/1/Gadgets",
+        "/Resources/query",
+        "/Contacts/query",
+        "/Tickets/1",
+        "/ContractServiceBundles/query",
+        "/BillingItems/query",
     ):
         response = sandbox.get(path)
         errors_of(response, 404)

@@ -148,3 +148,56 @@ def test_id_watermark_paging_alternative(sandbox, companies):
         last = items[-1]["id"]
         assert len(seen) <= TOTAL
     assert_each_exactly_once(seen, companies)
+
+
+def test_post_cursor_works_without_its_body(sandbox, companies):
+    body = {"filter": [{"op": "eq", "field": "companyType", "value": 1}], "MaxRecords": 200}
+    pages = [ok(sandbox.post("/Companies/query", json=body))]
+    while pages[-1]["pageDetails"]["nextPageUrl"]:
+        url = absolute(sandbox, pages[-1]["pageDetails"]["nextPageUrl"])
+        pages.append(ok(sandbox.session.post(url, headers=sandbox.headers, timeout=30)))
+        assert len(pages) < 100
+    assert [page["pageDetails"]["count"] for page in pages] == [200, 200, 12]
+    assert_each_exactly_once(page_ids(pages), [companies[n] for n in range(0, TOTAL, 3)])
+
+
+def test_child_list_pages(sandbox):
+    company = ok(
+        sandbox.post(
+            "/Companies",
+            json={"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "5"},
+        )
+    )["itemId"]
+    contract = ok(
+        sandbox.post(
+            "/Contracts",
+            json={
+                "companyID": company,
+                "contractName": "Many charges",
+                "contractType": 1,
+                "startDate": "2026-01-01",
+                "endDate": "2026-12-31",
+                "status": 1,
+                "timeReportingRequiresStartAndStopTimes": 0,
+            },
+        )
+    )["itemId"]
+    rows = [
+        {
+            "contractID": contract,
+            "name": f"Charge {n}",
+            "datePurchased": "2026-01-10T00:00:00Z",
+            "unitQuantity": 1,
+            "chargeType": 1,
+            "isBilled": False,
+        }
+        for n in range(620)
+    ]
+    ids = sandbox.insert("ContractCharges", rows)
+    pages = [ok(sandbox.get(f"/Contracts/{contract}/Charges"))]
+    while pages[-1]["pageDetails"]["nextPageUrl"]:
+        url = absolute(sandbox, pages[-1]["pageDetails"]["nextPageUrl"])
+        pages.append(ok(sandbox.session.get(url, headers=sandbox.headers, timeout=30)))
+        assert len(pages) < 10
+    assert [page["pageDetails"]["count"] for page in pages] == [500, 120]
+    assert_each_exactly_once(page_ids(pages), ids)

@@ -167,6 +167,9 @@ OPERATOR_CASES = {
         [0, 3],
     ),
     "nothing matches": ([cond("eq", "companyName", "Zeta")], []),
+    "noteq never matches null": ([cond("noteq", "city", "BERLIN")], [1, 4]),
+    "notIn never matches null": ([cond("notIn", "city", ["paris"])], [0, 2, 4]),
+    "gt never matches null": ([cond("gt", "assetValue", 0)], [0, 1, 2, 4]),
 }
 
 
@@ -322,6 +325,15 @@ def test_malformed_search_is_500(sandbox):
 
 def test_unknown_operator_is_500(sandbox, companies):
     errors_of(post_query(sandbox, "Companies", {"filter": [cond("like", "companyName", "a")]}))
+
+
+@pytest.mark.parametrize("op", ["EQ", "Eq", "beginswith", "NOTEXIST", "OR"])
+def test_operators_must_be_spelled_exactly(sandbox, companies, op):
+    if op == "OR":
+        condition = group(op, cond("eq", "id", companies[0]), cond("eq", "id", companies[1]))
+    else:
+        condition = cond(op, "companyName", None if op == "NOTEXIST" else "alpha")
+    errors_of(post_query(sandbox, "Companies", {"filter": [condition]}))
 
 
 def test_or_condition_limit(sandbox, companies):
