@@ -32,6 +32,7 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py ensure_demo_admin
+	$(PY) manage.py connection create Sandbox --sandbox --if-missing
 	$(PY) manage.py supervise web="$(WEB_CMD)" worker="$(WORKER_CMD)" sandbox="$(SANDBOX_CMD)"
 
 sandbox: setup

@@ -6,5 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("connections/", include("apps.autotask.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -64,6 +64,23 @@ DECISIONS: dict[str, dict[str, str]] = {
     "admin:django_q_success_add": admin_only(FORBIDDEN),
     "admin:django_q_failure_add": admin_only(FORBIDDEN),
     "admin:django_q_ormq_add": admin_only(FORBIDDEN),
+    "admin:autotask_refreshrun_add": admin_only(FORBIDDEN),
+    "audit:auditentry_list": from_role("viewer"),
+    "audit:auditentry_detail": from_role("viewer"),
+    "autotask:connection_list": from_role("viewer"),
+    "autotask:connection_detail": from_role("viewer"),
+    "autotask:connection_refresh_status": from_role("viewer"),
+    "autotask:company_list": from_role("viewer"),
+    "autotask:service_list": from_role("viewer"),
+    "autotask:product_list": from_role("viewer"),
+    "autotask:billingcode_list": from_role("viewer"),
+    "autotask:connection_create": from_role("administrator"),
+    "autotask:connection_edit": from_role("administrator"),
+    "autotask:connection_secret": from_role("administrator"),
+    "autotask:connection_delete": from_role("administrator"),
+    # Actions are POST only: a GET by someone allowed to act answers 405.
+    "autotask:connection_test": from_role("administrator", NOT_ALLOWED),
+    "autotask:connection_refresh": from_role("operator", NOT_ALLOWED),
 }
 # The Django admin: one decision for every other admin URL.
 ADMIN_PAGE = admin_only(OK)
@@ -112,6 +129,24 @@ def test_every_pattern_has_a_decision():
     assert not missing, f"URL patterns without an access decision in DECISIONS: {missing}"
 
 
+def sample_object_pk(key: str) -> int:
+    """An existing object for a detail URL's ``pk``, made on first use."""
+    if key == "audit:auditentry_detail":
+        from apps.audit.services import audit_record
+
+        return audit_record(operation="Access check", object_repr="sample").pk
+    if key.startswith("autotask:"):
+        from apps.autotask.models import Connection
+
+        connection = Connection.objects.filter(name="Access check").first()
+        if connection is None:
+            connection = Connection(name="Access check", username="u", integration_code="c")
+            connection.set_secret("s")
+            connection.save()
+        return connection.pk
+    raise KeyError(f"No sample object for {key}: add one to sample_object_pk().")
+
+
 def sample_url(key: str, pattern: URLPattern, administrator) -> str:
     names = argument_names(pattern)
     values = {
@@ -120,6 +155,8 @@ def sample_url(key: str, pattern: URLPattern, administrator) -> str:
         "id": str(administrator.pk),
         "content_type_id": str(ContentType.objects.get_for_model(type(administrator)).pk),
     }
+    if "pk" in names:
+        values["pk"] = str(sample_object_pk(key))
     if key.endswith(">"):  # unnamed: fill in the route itself
         route = key.partition(":<")[2][:-1]
         route = route.replace("(?P<url>.*)$", "no-such-page/").lstrip("^")

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 WINDOW_SECONDS = 3600
 THREAD_LIMIT = 3
-FAULT_KINDS = ("500", "503", "timeout", "drop")
+FAULT_KINDS = ("500", "503", "429", "timeout", "drop")
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Settings:
 
     latency_ms: int = 0
     fail_rate: float = 0.0
-    fail_kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
+    fail_kinds: list[str] = field(default_factory=lambda: ["500", "503", "timeout", "drop"])
     timeout_seconds: float = 30.0
     requests_per_hour: int = 10_000
     threshold_latency_scale: float = 1.0

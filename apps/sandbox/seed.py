@@ -256,7 +256,8 @@ def _companies(store: Store, rng: random.Random) -> list[dict]:
                     "postalCode": postal,
                     "isActive": kind not in (4, 6) and rng.random() > 0.05,
                     "createDate": CREATED,
-                    "lastTrackedModifiedDateTime": CREATED,
+                    "lastTrackedModifiedDateTime": f"2024-03-{1 + number // 60:02d}T"
+                    f"{9 + number % 60 // 10:02d}:{number % 10 * 6:02d}:00",
                 },
             )
         )

@@ -240,6 +240,15 @@ class SandboxApp:
             return Response(500, {"errors": ["An unexpected error occurred (sandbox fault)."]})
         if kind == "503":
             return Response(503, {"errors": ["The service is unavailable (sandbox fault)."]})
+        if kind == "429":
+            return Response(
+                429,
+                {
+                    "errors": [
+                        "API thread threshold of 3 threads has been exceeded (sandbox fault)."
+                    ]
+                },
+            )
         return Response(action=kind)
 
     def _authenticate(self, headers) -> None:

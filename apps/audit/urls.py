@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.AuditEntryListView.as_view(), name="auditentry_list"),
+    path("<int:pk>/", views.AuditEntryDetailView.as_view(), name="auditentry_detail"),
+]

@@ -1,0 +1,437 @@
+"""Writes for connections: create, change, test, and refresh their reference data."""
+
+import datetime as dt
+import logging
+import time
+import traceback
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from apps.audit.services import audit_record
+from apps.autotask.choices import RefreshRunKindChoices, RefreshRunStatusChoices
+from apps.autotask.client import AutotaskClient, ClientConfig
+from apps.autotask.errors import (
+    AutotaskAuthError,
+    AutotaskError,
+    AutotaskNotFound,
+    AutotaskThrottled,
+    AutotaskUnavailable,
+)
+from apps.autotask.limiter import DatabaseLimiter
+from apps.autotask.models import Connection, RefreshRun
+from apps.autotask.refresh import refresh_reference_data
+from apps.core.crypto import SecretUnreadable
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_URL = "http://127.0.0.1:8765"
+FULL_REFRESH_EVERY = dt.timedelta(hours=24)
+# What syncadmin does with each entity, for the connection test.
+NEEDED_ACCESS = [
+    ("Companies", "read"),
+    ("Contracts", "read and write"),
+    ("ContractServices", "read and write"),
+    ("ContractServiceAdjustments", "write"),
+    ("ContractServiceUnits", "read"),
+    ("ContractCharges", "read and write"),
+    ("Services", "read and write"),
+    ("Products", "read and write"),
+    ("BillingCodes", "read"),
+]
+AUDITED_FIELDS = [
+    "name",
+    "is_sandbox",
+    "api_root_url",
+    "username",
+    "integration_code",
+    "zone_url",
+    "impersonation_resource_id",
+    "concurrency_limit",
+    "service_billing_code_id",
+    "product_billing_code_id",
+    "sla_id",
+    "contract_category_id",
+    "contract_key_field",
+    "contract_key_udf",
+    "export_record_types",
+    "export_lag_days",
+    "create_missing_services",
+    "fold_reservations_into_azure",
+    "default_markups",
+]
+
+
+def connection_snapshot(connection: Connection) -> dict:
+    """What the audit log keeps of a connection: everything but the secret."""
+    return {name: getattr(connection, name) for name in AUDITED_FIELDS}
+
+
+def connection_client(connection: Connection, **config) -> AutotaskClient:
+    """A client for this connection, sharing its concurrency limit with every process."""
+
+    def remember_zone(zone_url: str) -> None:
+        Connection.objects.filter(pk=connection.pk).update(
+            zone_url=zone_url, zone_discovered_at=timezone.now()
+        )
+        connection.zone_url = zone_url
+
+    client_config = ClientConfig(
+        username=connection.username,
+        secret=connection.secret(),
+        integration_code=connection.integration_code,
+        discovery_url=connection.api_root_url,
+        zone_url=connection.zone_url or None,
+        impersonation_resource_id=connection.impersonation_resource_id,
+        **config,
+    )
+    return AutotaskClient(
+        client_config,
+        limiter=DatabaseLimiter(connection.pk, connection.concurrency_limit),
+        on_zone_change=remember_zone,
+    )
+
+
+def _count_requests(connection: Connection, client: AutotaskClient) -> None:
+    if client.requests_made:
+        Connection.objects.filter(pk=connection.pk).update(
+            requests_total=F("requests_total") + client.requests_made
+        )
+
+
+# -- create and change --------------------------------------------------------------------
+
+
+@transaction.atomic
+def connection_create(
+    *,
+    name: str,
+    username: str,
+    integration_code: str,
+    secret: str,
+    api_root_url: str | None = None,
+    is_sandbox: bool = False,
+    zone_url: str = "",
+    user=None,
+    **options,
+) -> Connection:
+    connection = Connection(
+        name=name,
+        username=username,
+        integration_code=integration_code,
+        is_sandbox=is_sandbox,
+        zone_url=zone_url,
+        **({"api_root_url": api_root_url} if api_root_url else {}),
+        **options,
+    )
+    connection.set_secret(secret)
+    connection.full_clean()
+    connection.save()
+    audit_record(
+        operation="Create Connection",
+        obj=connection,
+        after=connection_snapshot(connection),
+        user=user,
+        connection_name=connection.name,
+    )
+    return connection
+
+
+def connection_create_sandbox(*, name: str = "Sandbox", url: str = SANDBOX_URL, user=None):
+    """A connection to the built-in sandbox, with its demo credentials and a fixed zone."""
+    from apps.sandbox.server import DEFAULT_CREDENTIALS
+
+    root = url.rstrip("/")
+    return connection_create(
+        name=name,
+        username=DEFAULT_CREDENTIALS.username,
+        integration_code=DEFAULT_CREDENTIALS.integration_code,
+        secret=DEFAULT_CREDENTIALS.secret,
+        api_root_url=f"{root}/atservicesrest/",
+        zone_url=f"{root}/ATServicesRest/",
+        is_sandbox=True,
+        user=user,
+    )
+
+
+@transaction.atomic
+def connection_update(*, connection: Connection, user=None, **changes) -> Connection:
+    before = connection_snapshot(connection)
+    for name, value in changes.items():
+        if name not in AUDITED_FIELDS:
+            raise ValueError(f"{name} cannot be changed here")
+        setattr(connection, name, value)
+    if connection.api_root_url != before["api_root_url"] or (
+        connection.username != before["username"]
+    ):
+        connection.zone_url = "" if not connection.is_sandbox else connection.zone_url
+    connection.full_clean()
+    connection.save()
+    audit_record(
+        operation="Change Connection",
+        obj=connection,
+        before=before,
+        after=connection_snapshot(connection),
+        user=user,
+        connection_name=connection.name,
+    )
+    return connection
+
+
+@transaction.atomic
+def connection_change_secret(*, connection: Connection, secret: str, user=None) -> None:
+    """Replace the secret. The audit entry says it changed, never what it is."""
+    if not secret:
+        raise ValueError("The new secret is empty.")
+    connection.set_secret(secret)
+    connection.save(update_fields=["secret_encrypted", "updated_at"])
+    audit_record(
+        operation="Change Connection Secret",
+        obj=connection,
+        details={"changed": True},
+        user=user,
+        connection_name=connection.name,
+    )
+
+
+@transaction.atomic
+def connection_delete(*, connection: Connection, user=None) -> None:
+    snapshot = connection_snapshot(connection)
+    name = connection.name
+    audit_record(
+        operation="Delete Connection",
+        obj=connection,
+        before=snapshot,
+        user=user,
+        connection_name=name,
+    )
+    connection.delete()
+
+
+# -- test ---------------------------------------------------------------------------------
+
+
+def describe_failure(problem: Exception, connection: Connection) -> str:
+    """An Autotask failure in words an MSP's staff can act on."""
+    text = str(problem)
+    lowered = text.lower()
+    if isinstance(problem, SecretUnreadable):
+        return text
+    if isinstance(problem, AutotaskAuthError):
+        if problem.status == 401:
+            return (
+                f"Autotask refused the secret for the API user {connection.username}: check "
+                "the secret (it is case-sensitive) or change it on this connection."
+            )
+        if "zone information could not be determined" in lowered or "user name" in lowered:
+            return (
+                f"Autotask does not know the API user name {connection.username}: check the "
+                "user name (the API user's e-mail address)."
+            )
+        if "integration code" in lowered:
+            return (
+                "Autotask does not accept the integration code (API tracking identifier): "
+                "check it under Admin > Extensions & Integrations."
+            )
+        if "license" in lowered or "security level" in lowered:
+            return (
+                f"{connection.username} is not an API user: give it the 'API User (API-only)' "
+                "security level in Autotask."
+            )
+        return f"Autotask refused the credentials: {text}"
+    if isinstance(problem, AutotaskThrottled):
+        return (
+            f"Autotask is throttling this integration ({text}). syncadmin will try again "
+            "later; nothing is lost."
+        )
+    if isinstance(problem, AutotaskUnavailable):
+        if "did not answer" in lowered:
+            return f"Autotask timed out: {text} Try again in a few minutes."
+        return (
+            f"Could not reach Autotask at {connection.zone_url or connection.api_root_url}: {text}"
+        )
+    if isinstance(problem, AutotaskNotFound):
+        return (
+            f"Autotask has no API at {connection.zone_url or connection.api_root_url}: the "
+            "zone or URL is wrong. Test again to find the zone anew."
+        )
+    if isinstance(problem, AutotaskError):
+        return f"Autotask refused the request: {text}"
+    return f"Unexpected error: {text}"
+
+
+def _access(info: dict, needs: str) -> dict:
+    details = info.get("info") or {}
+
+    def allowed(can: str, user_access: str) -> bool:
+        return bool(details.get(can)) and str(details.get(user_access, "All")) not in (
+            "None",
+            "0",
+        )
+
+    read = allowed("canQuery", "userAccessForQuery")
+    write = allowed("canCreate", "userAccessForCreate")
+    ok = (read or "read" not in needs) and (write or "write" not in needs)
+    return {"read": read, "write": write, "ok": ok}
+
+
+def connection_test(*, connection: Connection, user=None) -> dict:
+    """Zone, API version, hourly budget use, and read/write access to every entity we use."""
+    result = {"ok": False, "problems": [], "entities": [], "requests": 0}
+    started = time.monotonic()
+    client = None
+    try:
+        client = connection_client(connection, max_retries=1, read_timeout=30)
+        if not connection.is_sandbox:
+            client.discover_zone()
+        result["zone"] = client.zone_url
+        result["api_versions"] = client.version_information()
+        threshold = client.threshold_information()
+        used = threshold.get("currentTimeframeRequestCount") or 0
+        limit = threshold.get("externalRequestThreshold") or 0
+        result["threshold"] = {
+            "used": used,
+            "limit": limit,
+            "share": round(used / limit, 4) if limit else None,
+        }
+        for entity, needs in NEEDED_ACCESS:
+            access = _access(client.entity_information(entity), needs)
+            result["entities"].append({"entity": entity, "needs": needs, **access})
+            if not access["ok"]:
+                result["problems"].append(
+                    f"The API user cannot {needs} {entity}: allow it in the API user's "
+                    "security level in Autotask."
+                )
+        result["ok"] = not result["problems"]
+    except (AutotaskError, SecretUnreadable) as problem:
+        result["problems"].append(describe_failure(problem, connection))
+    finally:
+        if client is not None:
+            result["requests"] = client.requests_made
+            _count_requests(connection, client)
+            client.close()
+    result["seconds"] = round(time.monotonic() - started, 2)
+    Connection.objects.filter(pk=connection.pk).update(
+        last_test_at=timezone.now(), last_test_ok=result["ok"], last_test_result=result
+    )
+    audit_record(
+        operation="Test Connection",
+        obj=connection,
+        status="succeeded" if result["ok"] else "failed",
+        details={"problems": result["problems"], "zone": result.get("zone")},
+        user=user,
+        connection_name=connection.name,
+    )
+    return result
+
+
+# -- refresh ------------------------------------------------------------------------------
+
+
+class RefreshAlreadyRunning(Exception):
+    """A refresh of this connection is queued or running already."""
+
+
+def refresh_run_create(*, connection: Connection, full: bool, user=None) -> RefreshRun:
+    """Queue a refresh; refuse while another refresh of the same connection is active."""
+    with transaction.atomic():
+        active = RefreshRun.objects.select_for_update().filter(
+            connection=connection,
+            status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.RUNNING],
+        )
+        if active.exists():
+            raise RefreshAlreadyRunning(
+                f"A refresh of {connection.name} is already queued or running."
+            )
+        run = RefreshRun.objects.create(
+            connection=connection,
+            kind=RefreshRunKindChoices.FULL if full else RefreshRunKindChoices.INCREMENTAL,
+            requested_by=user,
+        )
+        transaction.on_commit(
+            lambda: async_task(
+                "apps.autotask.tasks.connection_refresh",
+                run.pk,
+                task_name=f"refresh {connection.name} #{run.pk}",
+            )
+        )
+    return run
+
+
+def _claim(run_id: int) -> bool:
+    return bool(
+        RefreshRun.objects.filter(
+            pk=run_id,
+            status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.DEFERRED],
+        ).update(status=RefreshRunStatusChoices.RUNNING, started_at=timezone.now(), error="")
+    )
+
+
+def refresh_run_execute(*, run_id: int) -> RefreshRun:
+    """Carry out a queued refresh. A run delivered twice is carried out once."""
+    if not _claim(run_id):
+        return RefreshRun.objects.get(pk=run_id)
+    run = RefreshRun.objects.select_related("connection").get(pk=run_id)
+    connection = run.connection
+    client = None
+    try:
+        client = connection_client(connection)
+        outcome = refresh_reference_data(
+            connection, client, full=run.kind == RefreshRunKindChoices.FULL
+        )
+        watermarks = outcome.watermarks
+        if run.kind == RefreshRunKindChoices.FULL:
+            watermarks["full_at"] = timezone.now().isoformat()
+        Connection.objects.filter(pk=connection.pk).update(refresh_watermarks=watermarks)
+        run.counts = outcome.counts
+        run.status = RefreshRunStatusChoices.SUCCEEDED
+    except AutotaskThrottled as problem:
+        run.status = RefreshRunStatusChoices.DEFERRED
+        run.error = describe_failure(problem, connection)
+        _retry_later(run, problem.retry_after or 15 * 60)
+    except (AutotaskError, SecretUnreadable) as problem:
+        run.status = RefreshRunStatusChoices.FAILED
+        run.error = describe_failure(problem, connection)
+    except Exception:
+        logger.exception("Refresh of %s failed", connection.name)
+        run.status = RefreshRunStatusChoices.FAILED
+        run.error = traceback.format_exc()
+    finally:
+        if client is not None:
+            run.requests = client.requests_made
+            _count_requests(connection, client)
+            client.close()
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def _retry_later(run: RefreshRun, seconds: float) -> None:
+    Schedule.objects.update_or_create(
+        name=f"autotask: resume refresh #{run.pk}",
+        defaults={
+            "func": "apps.autotask.tasks.connection_refresh",
+            "args": repr((run.pk,)),
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": timezone.now() + dt.timedelta(seconds=seconds),
+        },
+    )
+
+
+def connection_refresh_due() -> list[RefreshRun]:
+    """The hourly schedule: an incremental refresh of every connection, full once a day."""
+    runs = []
+    for connection in Connection.objects.all():
+        full_at = (connection.refresh_watermarks or {}).get("full_at")
+        full = not full_at or (
+            timezone.now() - dt.datetime.fromisoformat(full_at) > FULL_REFRESH_EVERY
+        )
+        try:
+            runs.append(refresh_run_create(connection=connection, full=full))
+        except RefreshAlreadyRunning:
+            continue
+    return runs

@@ -1,0 +1,15 @@
+"""django-q2 tasks: thin, they load by id and call the service."""
+
+from apps.audit.services import audit_context
+from apps.autotask import services
+
+
+def connection_refresh(run_id: int) -> str:
+    with audit_context(context="worker", actor_name="scheduler"):
+        run = services.refresh_run_execute(run_id=run_id)
+    return run.status
+
+
+def connection_refresh_all() -> int:
+    with audit_context(context="worker", actor_name="scheduler"):
+        return len(services.connection_refresh_due())

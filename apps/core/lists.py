@@ -1,0 +1,36 @@
+"""The generic list page: every list is this view on ``templates/generic/object_list.html``."""
+
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from apps.accounts.roles import Role, RoleRequiredMixin
+
+
+class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+    """A table with quick search, filters and pagination.
+
+    Subclasses set ``table_class``, ``filterset_class`` (a ``SearchFilterSet``), ``title``,
+    ``empty_text`` and ``get_queryset()``, which does the ``select_related``/``annotate``
+    so a page costs a fixed number of queries. Extra controls (buttons beside the title)
+    go in the template block ``list_controls`` of a template extending the generic one.
+    """
+
+    required_role = Role.VIEWER
+    template_name = "generic/object_list.html"
+    # Paginated by the table only: ListView's paginate_by would count the rows again.
+    table_pagination = {"per_page": 50}
+    title = ""
+    empty_text = "Nothing matches these filters."
+    search_placeholder = "Search"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=self.title,
+            empty_text=self.empty_text,
+            search_placeholder=self.search_placeholder,
+            filterset=self.filterset,
+            filters_active=self.filterset.active_filter_count,
+            searching=bool(self.filterset.is_bound and self.filterset.data.get("q")),
+        )
+        return context

@@ -1,0 +1,272 @@
+"""Connections: screens, CLI, test results in plain words, and a secret that never leaks."""
+
+import io
+import logging
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.audit.models import AuditEntry
+from apps.autotask.models import AutotaskCompany, Connection
+from apps.autotask.services import connection_create, connection_create_sandbox, connection_test
+from apps.sandbox.server import DEFAULT_CREDENTIALS, Credentials, start_sandbox
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "Tr0ub4dor&3-very-secret"
+
+
+def signed_in(client, user):
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+def sandbox_with_data(sandbox):
+    sandbox.admin("POST", "/reset", json={"seed": "demo"})
+
+
+def test_administrator_creates_a_sandbox_connection_in_the_browser_form(
+    client, administrator, sandbox
+):
+    signed_in(client, administrator)
+    response = client.post(
+        "/connections/new/", {"name": "Rehearsal", "kind": "sandbox", "sandbox_url": sandbox.root}
+    )
+    connection = Connection.objects.get(name="Rehearsal")
+    assert response.headers["Location"] == f"/connections/{connection.pk}/"
+    assert connection.is_sandbox
+    assert connection.zone_url == f"{sandbox.root}/ATServicesRest/"
+    assert connection.secret() == "sandbox-secret"
+
+
+def test_an_autotask_connection_needs_its_credentials(client, administrator):
+    signed_in(client, administrator)
+    response = client.post("/connections/new/", {"name": "Prod", "kind": "autotask"})
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["username"] == errors["secret"] == ["Required for an Autotask instance."]
+    assert not Connection.objects.exists()
+
+
+def test_operators_and_viewers_cannot_create_connections(client, operator):
+    signed_in(client, operator)
+    assert client.post("/connections/new/", {"name": "x", "kind": "sandbox"}).status_code == 403
+    assert not Connection.objects.exists()
+
+
+def test_test_connection_reports_access_and_budget(client, administrator, sandbox):
+    connection = connection_create_sandbox(url=sandbox.root)
+    signed_in(client, administrator)
+    response = client.post(f"/connections/{connection.pk}/test/", follow=True)
+    connection.refresh_from_db()
+    assert connection.last_test_ok is True
+    result = connection.last_test_result
+    assert result["zone"] == f"{sandbox.root}/ATServicesRest/"
+    assert result["api_versions"] == ["V1.0"]
+    assert {row["entity"] for row in result["entities"]} >= {"Contracts", "ContractCharges"}
+    assert all(row["ok"] for row in result["entities"])
+    assert "works." in response.content.decode()
+    entry = AuditEntry.objects.get(operation="Test Connection")
+    assert entry.status == "succeeded"
+
+
+def test_a_wrong_secret_is_said_in_words_on_screen_and_in_the_cli(client, administrator, sandbox):
+    connection = connection_create(
+        name="Wrong",
+        username="api-user@sandbox.syncadmin.local",
+        integration_code="SYNCADMIN-SANDBOX-000000001",
+        secret=SECRET,
+        api_root_url=f"{sandbox.root}/atservicesrest/",
+    )
+    signed_in(client, administrator)
+    page = client.post(f"/connections/{connection.pk}/test/", follow=True).content.decode()
+    assert "Autotask refused the secret for the API user api-user@sandbox.syncadmin.local" in page
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="does not work"):
+        call_command("connection", "test", "Wrong", stdout=io.StringIO(), stderr=err)
+    assert "Autotask refused the secret" in err.getvalue()
+
+
+def test_an_unknown_user_and_an_unreachable_autotask_are_said_in_words(sandbox):
+    unknown = connection_create(
+        name="Unknown user",
+        username="nobody@msp.example",
+        integration_code="X",
+        secret="s",
+        api_root_url=f"{sandbox.root}/atservicesrest/",
+    )
+    assert connection_test(connection=unknown)["problems"] == [
+        "Autotask does not know the API user name nobody@msp.example: check the user name "
+        "(the API user's e-mail address)."
+    ]
+    down = connection_create(
+        name="Down",
+        username="u@msp.example",
+        integration_code="X",
+        secret="s",
+        api_root_url="http://127.0.0.1:9/atservicesrest/",
+    )
+    problems = connection_test(connection=down)["problems"]
+    assert problems[0].startswith("Could not reach Autotask at http://127.0.0.1:9/")
+
+
+def test_settings_and_secret_changes_are_audited_without_the_secret(client, administrator, sandbox):
+    connection = connection_create_sandbox(url=sandbox.root)
+    signed_in(client, administrator)
+    page = client.get(f"/connections/{connection.pk}/settings/")
+    assert page.status_code == 200
+    form = page.context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        name="Sandbox",
+        concurrency_limit=2,
+        export_lag_days=0,
+        contract_key_field="udf",
+        contract_key_udf="Subscription ID",
+        export_record_types=["license_based", "azure_plan"],
+        create_missing_services="on",
+        markup_azure_plan="12.5",
+    )
+    for name in ("username", "integration_code", "api_root_url"):
+        data.pop(name, None)
+    response = client.post(f"/connections/{connection.pk}/settings/", data)
+    assert response.status_code == 302, response.context["form"].errors
+    connection.refresh_from_db()
+    assert connection.export_lag_days == 0
+    assert connection.contract_key_udf == "Subscription ID"
+    assert connection.default_markups == {"azure_plan": "12.5"}
+    change = AuditEntry.objects.get(operation="Change Connection")
+    assert change.before["export_lag_days"] == 4 and change.after["export_lag_days"] == 0
+
+    response = client.post(
+        f"/connections/{connection.pk}/secret/", {"secret": SECRET, "confirm": SECRET}
+    )
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert connection.secret() == SECRET
+    assert SECRET not in connection.secret_encrypted
+    assert AuditEntry.objects.filter(operation="Change Connection Secret").count() == 1
+
+
+def test_a_mistyped_new_secret_changes_nothing(client, administrator, sandbox):
+    connection = connection_create_sandbox(url=sandbox.root)
+    signed_in(client, administrator)
+    response = client.post(
+        f"/connections/{connection.pk}/secret/", {"secret": SECRET, "confirm": SECRET + "x"}
+    )
+    assert response.status_code == 200
+    assert "The two entries differ." in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.secret() == "sandbox-secret"
+
+
+def test_deleting_needs_the_name_typed(client, administrator, sandbox):
+    connection = connection_create_sandbox(url=sandbox.root)
+    signed_in(client, administrator)
+    client.post(f"/connections/{connection.pk}/delete/", {"confirm_name": "sandbox"})
+    assert Connection.objects.filter(pk=connection.pk).exists()
+    client.post(f"/connections/{connection.pk}/delete/", {"confirm_name": "Sandbox"})
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert AuditEntry.objects.filter(operation="Delete Connection").count() == 1
+
+
+def test_cli_create_list_test_refresh(sandbox):
+    sandbox_with_data(sandbox)
+    out = io.StringIO()
+    call_command("connection", "create", "CLI", "--sandbox", "--url", sandbox.root, stdout=out)
+    call_command("connection", "create", "CLI", "--sandbox", "--if-missing", stdout=out)
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("connection", "create", "CLI", "--sandbox", stdout=out)
+    call_command("connection", "list", stdout=out)
+    call_command("connection", "test", "CLI", stdout=out)
+    call_command("connection", "refresh", "CLI", stdout=out)
+    text = out.getvalue()
+    assert "Created connection 'CLI'." in text
+    assert "Connection 'CLI' works." in text
+    assert "Refreshed 'CLI'." in text
+    assert AutotaskCompany.objects.filter(connection__name="CLI").count() == 301
+    with pytest.raises(CommandError, match="There is no connection called 'Nope'"):
+        call_command("connection", "test", "Nope")
+
+
+def test_cli_reads_a_real_connections_secret_from_stdin(monkeypatch, sandbox):
+    monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
+    call_command(
+        "connection",
+        "create",
+        "Prod",
+        "--username",
+        "api@msp.example",
+        "--integration-code",
+        "CODE",
+        "--secret-stdin",
+        stdout=io.StringIO(),
+    )
+    assert Connection.objects.get(name="Prod").secret() == SECRET
+    with pytest.raises(CommandError, match="--integration-code"):
+        call_command("connection", "create", "P2", "--username", "x", stdout=io.StringIO())
+
+
+@pytest.fixture
+def sandbox_with_our_secret():
+    server = start_sandbox(
+        seed="demo",
+        credentials=Credentials(
+            username=DEFAULT_CREDENTIALS.username,
+            secret=SECRET,
+            integration_code=DEFAULT_CREDENTIALS.integration_code,
+        ),
+    )
+    yield server
+    server.shutdown()
+
+
+def test_the_secret_is_nowhere_in_pages_logs_or_audit(
+    client, administrator, sandbox_with_our_secret, caplog
+):
+    root = sandbox_with_our_secret.url
+    caplog.set_level(logging.DEBUG)
+    signed_in(client, administrator)
+    pages = []
+    client.post(
+        "/connections/new/",
+        {
+            "name": "Leaky?",
+            "kind": "autotask",
+            "username": "api-user@sandbox.syncadmin.local",
+            "integration_code": "SYNCADMIN-SANDBOX-000000001",
+            "secret": SECRET,
+            "api_root_url": f"{root}/atservicesrest/",
+        },
+    )
+    connection = Connection.objects.get(name="Leaky?")
+    pk = connection.pk
+    pages.append(client.post(f"/connections/{pk}/test/", follow=True))
+    client.post(f"/connections/{pk}/secret/", {"secret": SECRET, "confirm": SECRET})
+    call_command("connection", "refresh", "Leaky?", stdout=io.StringIO())
+    for url in [
+        "/connections/",
+        f"/connections/{pk}/",
+        f"/connections/{pk}/settings/",
+        f"/connections/{pk}/secret/",
+        f"/connections/{pk}/delete/",
+        f"/connections/{pk}/companies/",
+        f"/connections/{pk}/refresh-status/",
+        "/audit/",
+        f"/admin/autotask/connection/{pk}/change/",
+    ]:
+        pages.append(client.get(url))
+    pages += [client.get(f"/audit/{entry.pk}/") for entry in AuditEntry.objects.all()]
+    assert all(page.status_code == 200 for page in pages), [p.status_code for p in pages]
+    assert Connection.objects.get(pk=pk).last_test_ok is True
+    assert AutotaskCompany.objects.filter(connection=connection).count() == 301
+    for page in pages:
+        assert SECRET not in page.content.decode()
+    for record in caplog.records:
+        assert SECRET not in record.getMessage()
+    for entry in AuditEntry.objects.all():
+        assert SECRET not in str([entry.before, entry.after, entry.details, entry.object_repr])
+    assert AuditEntry.objects.filter(connection_name="Leaky?").count() >= 3
+    # And it is stored, encrypted.
+    assert connection.secret() == SECRET

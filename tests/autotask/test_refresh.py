@@ -1,0 +1,241 @@
+"""Reference data refresh against the sandbox: request budgets, faults, gone rows, and two
+worker processes sharing one concurrency limit."""
+
+import subprocess
+import sys
+
+import pytest
+
+from apps.autotask.models import (
+    AutotaskBillingCode,
+    AutotaskCompany,
+    AutotaskContract,
+    AutotaskPicklistValue,
+    AutotaskProduct,
+    AutotaskService,
+    Connection,
+    RefreshRun,
+)
+from apps.autotask.services import (
+    RefreshAlreadyRunning,
+    connection_create_sandbox,
+    refresh_run_create,
+    refresh_run_execute,
+)
+from tests.conftest import ROOT, child_env
+
+pytestmark = pytest.mark.django_db
+
+
+def big_tenant(sandbox, companies=5000, services=2000) -> None:
+    sandbox.insert(
+        "Companies",
+        [
+            {
+                "companyName": f"Customer {number:05d}",
+                "companyType": 1 if number % 7 else 7,
+                "ownerResourceID": 4,
+                "phone": "+1 555 0100",
+                "isActive": number % 13 != 0,
+                "webAddress": f"www.customer{number}.example",
+                "lastTrackedModifiedDateTime": f"2025-{1 + number % 12:02d}-{1 + number % 28:02d}"
+                f"T{number % 24:02d}:{number % 60:02d}:00",
+            }
+            for number in range(1, companies + 1)
+        ],
+    )
+    code = sandbox.insert("BillingCodes", [{"name": "Recurring", "useType": 5, "isActive": True}])
+    sandbox.insert(
+        "Services",
+        [
+            {
+                "name": f"Service {number:04d}",
+                "periodType": 2 if number % 2 else 5,
+                "unitCost": number / 100,
+                "unitPrice": number / 80,
+                "billingCodeID": code[0],
+                "isActive": True,
+                "lastModifiedDate": f"2025-06-{1 + number % 28:02d}T08:{number % 60:02d}:00",
+            }
+            for number in range(1, services + 1)
+        ],
+    )
+
+
+def refresh(connection, *, full: bool) -> RefreshRun:
+    run = RefreshRun.objects.create(connection=connection, kind="full" if full else "incremental")
+    return refresh_run_execute(run_id=run.pk)
+
+
+def requests_logged(sandbox) -> int:
+    return len(sandbox.admin("GET", "/requests").json()["items"])
+
+
+def test_full_refresh_of_5000_companies_and_2000_services_within_30_requests(sandbox):
+    big_tenant(sandbox)
+    connection = connection_create_sandbox(url=sandbox.root)
+    run = refresh(connection, full=True)
+    assert run.status == "succeeded", run.error
+    assert requests_logged(sandbox) <= 30
+    assert run.requests == requests_logged(sandbox)
+    assert AutotaskCompany.objects.filter(connection=connection).count() == 5000
+    assert AutotaskService.objects.filter(connection=connection).count() == 2000
+    assert AutotaskCompany.objects.get(autotask_id=13).is_active is False
+    connection.refresh_from_db()
+    assert connection.requests_total == run.requests
+
+    sandbox.admin("DELETE", "/requests")
+    again = refresh(connection, full=False)
+    assert again.status == "succeeded", again.error
+    assert requests_logged(sandbox) <= 8
+    assert again.counts["Companies"]["new"] == again.counts["Companies"]["changed"] == 0
+
+
+def test_an_incremental_refresh_picks_up_what_changed(sandbox, client):
+    big_tenant(sandbox, companies=50, services=5)
+    connection = connection_create_sandbox(url=sandbox.root)
+    assert refresh(connection, full=True).status == "succeeded"
+    renamed = sandbox.patch("/Companies", {"id": 7, "companyName": "Renamed Ltd"})
+    assert renamed.status_code == 200, renamed.text
+    new_id = sandbox.post(
+        "/Companies",
+        {"companyName": "Brand New", "companyType": 1, "ownerResourceID": 1, "phone": "1"},
+    ).json()["itemId"]
+    run = refresh(connection, full=False)
+    assert run.status == "succeeded", run.error
+    assert AutotaskCompany.objects.get(connection=connection, autotask_id=7).name == "Renamed Ltd"
+    assert AutotaskCompany.objects.filter(connection=connection, autotask_id=new_id).exists()
+    # The two changed rows, and the newest row of the previous refresh (read again: `gte`).
+    assert run.counts["Companies"]["read"] == 3
+
+
+def test_rows_autotask_no_longer_returns_are_marked_gone_never_deleted(sandbox):
+    sandbox.admin("POST", "/reset", json={"seed": "demo"})
+    connection = connection_create_sandbox(url=sandbox.root)
+    assert refresh(connection, full=True).status == "succeeded"
+    assert (
+        AutotaskPicklistValue.objects.filter(
+            connection=connection, field="serviceLevelAgreementID"
+        ).count()
+        == 3
+    )
+    product = AutotaskProduct.objects.filter(connection=connection).first()
+    sandbox.admin("POST", "/reset", json={"seed": "empty"})
+    assert refresh(connection, full=True).status == "succeeded"
+    product.refresh_from_db()
+    assert product.gone_at is not None
+    assert AutotaskCompany.objects.filter(connection=connection, gone_at__isnull=True).count() == 0
+    assert AutotaskCompany.objects.filter(connection=connection).count() > 290
+
+
+def test_contracts_syncadmin_created_are_read_back(sandbox):
+    company = sandbox.insert("Companies", [{"companyName": "A", "companyType": 1}])[0]
+    contract = sandbox.insert(
+        "Contracts",
+        [{"contractName": "Ours", "companyID": company, "contractType": 7, "status": 1}],
+    )[0]
+    connection = connection_create_sandbox(url=sandbox.root)
+    AutotaskContract.objects.create(connection=connection, autotask_id=contract, name="old")
+    assert refresh(connection, full=True).status == "succeeded"
+    assert AutotaskContract.objects.get(connection=connection).name == "Ours"
+
+
+def test_with_20_percent_failures_and_throttling_the_copy_is_exact(sandbox):
+    big_tenant(sandbox, companies=1300, services=600)
+    sandbox.admin(
+        "POST",
+        "/faults",
+        json={
+            "fail_rate": 0.2,
+            "fail_kinds": ["500", "503", "drop", "429"],
+            # And for certain, one of each kind, on different entities.
+            "scripts": [
+                {"method": "POST", "entity": entity, "nth": 1, "fault": kind, "when": "before"}
+                for entity, kind in (
+                    ("Companies", "500"),
+                    ("Services", "503"),
+                    ("Products", "drop"),
+                    ("BillingCodes", "429"),
+                )
+            ],
+        },
+    )
+    connection = connection_create_sandbox(url=sandbox.root)
+    run = refresh(connection, full=True)
+    assert run.status == "succeeded", run.error
+    sandbox.admin("POST", "/faults", json={"fail_rate": 0})
+    for entity, model, name_field in (
+        ("Companies", AutotaskCompany, "companyName"),
+        ("Services", AutotaskService, "name"),
+        ("BillingCodes", AutotaskBillingCode, "name"),
+    ):
+        truth = {
+            row["id"]: row[name_field]
+            for row in sandbox.admin("GET", f"/records/{entity}").json()["items"]
+        }
+        copy = dict(model.objects.filter(connection=connection).values_list("autotask_id", "name"))
+        assert copy == truth, entity
+    counters = sandbox.admin("GET", "/counters").json()
+    assert counters["faults_injected"] >= 4
+
+
+def test_a_second_refresh_is_refused_while_one_is_active(
+    sandbox, django_capture_on_commit_callbacks
+):
+    connection = connection_create_sandbox(url=sandbox.root)
+    with django_capture_on_commit_callbacks(execute=False):
+        refresh_run_create(connection=connection, full=True)
+        with pytest.raises(RefreshAlreadyRunning):
+            refresh_run_create(connection=connection, full=False)
+
+
+def test_past_ninety_percent_of_the_budget_the_refresh_is_deferred(sandbox):
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10})
+    for _ in range(9):
+        sandbox.get("/ThresholdInformation")
+    connection = connection_create_sandbox(url=sandbox.root)
+    run = refresh(connection, full=True)
+    assert run.status == "deferred"
+    assert "tries again later" in run.error
+    from django_q.models import Schedule
+
+    assert Schedule.objects.filter(name=f"autotask: resume refresh #{run.pk}").exists()
+
+
+WORKER = """
+import os, sys, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "syncadmin.settings")
+django.setup()
+from apps.autotask.services import refresh_run_execute
+run = refresh_run_execute(run_id=int(sys.argv[1]))
+print(run.status, run.error)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_share_the_concurrency_limit(sandbox):
+    big_tenant(sandbox, companies=1500, services=600)
+    sandbox.admin("POST", "/faults", json={"latency_ms": 30})
+    connection = connection_create_sandbox(url=sandbox.root)
+    Connection.objects.filter(pk=connection.pk).update(concurrency_limit=1)
+    runs = [RefreshRun.objects.create(connection=connection, kind="full") for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(run.pk)],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for run in runs
+    ]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert all(output.strip().startswith("succeeded") for output in outputs), outputs
+    counters = sandbox.admin("GET", "/counters").json()
+    assert counters["max_concurrent"], counters
+    assert max(counters["max_concurrent"].values()) == 1  # two processes, limit 1
+    assert counters["rejected_thread_limit"] == 0
+    # Both really worked at the same time.
+    first, second = RefreshRun.objects.filter(pk__in=[run.pk for run in runs]).order_by("pk")
+    assert first.started_at < second.finished_at and second.started_at < first.finished_at
