@@ -69,6 +69,9 @@ class ConnectionCreateForm(BootstrapMixin, forms.Form):
         self._style()
         self.fields["kind"].widget.attrs["class"] = "form-check-input"
 
+    def autotask_fields(self):
+        return [self[name] for name in ("username", "integration_code", "secret", "api_root_url")]
+
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if Connection.objects.filter(name__iexact=name).exists():
@@ -104,7 +107,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
     api_root_url = forms.URLField(assume_scheme="https", label="Zone discovery URL")
     export_record_types = forms.MultipleChoiceField(
         choices=RecordType.choices,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         required=False,
         label="Record types to export",
     )
@@ -188,6 +191,24 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
             if data.get(name) is not None
         }
         return data
+
+    ACCESS_FIELDS = (
+        "name",
+        "username",
+        "integration_code",
+        "api_root_url",
+        "impersonation_resource_id",
+        "concurrency_limit",
+    )
+
+    def access_fields(self):
+        return [self[name] for name in self.ACCESS_FIELDS]
+
+    def export_fields(self):
+        return [self[name] for name in self.Meta.fields if name not in self.ACCESS_FIELDS]
+
+    def markup_bound_fields(self):
+        return [self[name] for name in self.markup_fields]
 
     def changes(self) -> dict:
         """The cleaned values the service applies (the secret is not among them)."""
