@@ -6,7 +6,10 @@ from django import forms
 
 from apps.autotask.choices import ContractKeyFieldChoices
 from apps.autotask.models import (
+    ACCESS_FIELDS,
     DEFAULT_API_ROOT,
+    EDITABLE_FIELDS,
+    EXPORT_FIELDS,
     AutotaskBillingCode,
     AutotaskPicklistValue,
     Connection,
@@ -114,24 +117,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = [
-            "name",
-            "username",
-            "integration_code",
-            "api_root_url",
-            "impersonation_resource_id",
-            "concurrency_limit",
-            "service_billing_code_id",
-            "product_billing_code_id",
-            "sla_id",
-            "contract_category_id",
-            "contract_key_field",
-            "contract_key_udf",
-            "export_record_types",
-            "export_lag_days",
-            "create_missing_services",
-            "fold_reservations_into_azure",
-        ]
+        fields = EDITABLE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,20 +178,11 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
         }
         return data
 
-    ACCESS_FIELDS = (
-        "name",
-        "username",
-        "integration_code",
-        "api_root_url",
-        "impersonation_resource_id",
-        "concurrency_limit",
-    )
-
     def access_fields(self):
-        return [self[name] for name in self.ACCESS_FIELDS]
+        return [self[name] for name in ACCESS_FIELDS]
 
     def export_fields(self):
-        return [self[name] for name in self.Meta.fields if name not in self.ACCESS_FIELDS]
+        return [self[name] for name in EXPORT_FIELDS]
 
     def markup_bound_fields(self):
         return [self[name] for name in self.markup_fields]

@@ -16,6 +16,30 @@ from apps.core.crypto import decrypt_text, encrypt_text
 DEFAULT_API_ROOT = "https://webservices2.autotask.net/atservicesrest/"
 
 
+# What an Administrator edits on the settings screen (the secret has its own).
+ACCESS_FIELDS = (
+    "name",
+    "username",
+    "integration_code",
+    "api_root_url",
+    "impersonation_resource_id",
+    "concurrency_limit",
+)
+EXPORT_FIELDS = (
+    "service_billing_code_id",
+    "product_billing_code_id",
+    "sla_id",
+    "contract_category_id",
+    "contract_key_field",
+    "contract_key_udf",
+    "export_record_types",
+    "export_lag_days",
+    "create_missing_services",
+    "fold_reservations_into_azure",
+)
+EDITABLE_FIELDS = ACCESS_FIELDS + EXPORT_FIELDS
+
+
 def all_record_types() -> list[str]:
     return list(RecordType.values)
 

@@ -22,7 +22,7 @@ from apps.autotask.errors import (
     AutotaskUnavailable,
 )
 from apps.autotask.limiter import DatabaseLimiter
-from apps.autotask.models import Connection, RefreshRun
+from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
 
@@ -42,27 +42,7 @@ NEEDED_ACCESS = [
     ("Products", "read and write"),
     ("BillingCodes", "read"),
 ]
-AUDITED_FIELDS = [
-    "name",
-    "is_sandbox",
-    "api_root_url",
-    "username",
-    "integration_code",
-    "zone_url",
-    "impersonation_resource_id",
-    "concurrency_limit",
-    "service_billing_code_id",
-    "product_billing_code_id",
-    "sla_id",
-    "contract_category_id",
-    "contract_key_field",
-    "contract_key_udf",
-    "export_record_types",
-    "export_lag_days",
-    "create_missing_services",
-    "fold_reservations_into_azure",
-    "default_markups",
-]
+AUDITED_FIELDS = [*EDITABLE_FIELDS, "is_sandbox", "zone_url", "default_markups"]
 
 
 def connection_snapshot(connection: Connection) -> dict:
