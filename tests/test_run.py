@@ -2,6 +2,7 @@
 together by `manage.py supervise`, against this test run's real database and broker."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -64,9 +65,13 @@ def supervised(tmp_path: Path):
         stderr=subprocess.STDOUT,
     )
     yield process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", log
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    if process.poll() is None:  # the test failed half-way: stop it the way Ctrl-C does
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     log.close()
 
 
@@ -118,3 +123,29 @@ def test_one_process_dying_stops_the_rest(tmp_path):
     )
     assert process.returncode == 1
     assert "quitter exited with status 1; stopping the rest." in process.stderr
+
+
+def test_killing_the_supervisor_outright_takes_its_children_with_it():
+    child = 'python3 -c "import os, time; print(os.getpid(), flush=True); time.sleep(120)"'
+    process = subprocess.Popen(
+        [*MANAGE, "supervise", f"sleeper={child}"],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = ""
+    while not line.startswith("sleeper"):
+        line = process.stdout.readline()
+    child_pid = int(line.split("|")[1])
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+    def gone():
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert wait_for(gone, 10, "the child to stop with its supervisor")

@@ -8,6 +8,7 @@ stop, waits for them, and kills any that do not stop in time. When one child exi
 its own, the others are stopped too and the exit status is non-zero.
 """
 
+import ctypes
 import shlex
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 STOP_TIMEOUT_SECONDS = 20
+PR_SET_PDEATHSIG = 1
 
 
 def parse_process(spec: str) -> tuple[str, list[str]]:
@@ -29,6 +31,15 @@ def parse_process(spec: str) -> tuple[str, list[str]]:
     if argv[0] == "manage.py":
         argv = [sys.executable, *argv]
     return name.strip(), argv
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the supervisor dies, even by SIGKILL (Linux)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _relay(name: str, stream, out) -> None:
@@ -66,6 +77,7 @@ class Command(BaseCommand):
                 # Own process group: Ctrl-C reaches only this supervisor, which then
                 # stops each child in order.
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             children[name] = child
             threading.Thread(
