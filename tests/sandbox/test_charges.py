@@ -2,9 +2,21 @@
 (docs/sandbox.md "Rules it enforces" and post_period, AUTOTASK_API.md §5.5, §6.5)."""
 
 import pytest
-import requests
 
-METHOD_NOT_ALLOWED = "The requested resource does not support http method '{}'."
+from tests.sandbox.helpers import (
+    adjust,
+    errors_of,
+    fails_naming,
+    fails_with,
+    item,
+    new_billing_code,
+    new_contract,
+    not_allowed,
+    ok,
+    product_body,
+    service_body,
+)
+
 POSTED_MESSAGE = (
     "Unable to make changes as it would result in the deletion/modification of an already "
     "approved and posted contract period"
@@ -13,74 +25,8 @@ POSTED_MESSAGE = (
 # ---------------------------------------------------------------- helpers
 
 
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def errors_of(response: requests.Response, status: int = 500) -> list[str]:
-    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
-    body = response.json()
-    assert isinstance(body.get("errors"), list), body
-    assert body["errors"], body
-    return body["errors"]
-
-
-def fails_naming(response: requests.Response, *words: str) -> list[str]:
-    errors = errors_of(response)
-    text = " ".join(errors).lower()
-    for word in words:
-        assert word.lower() in text, errors
-    return errors
-
-
-def fails_with(response: requests.Response, message: str) -> None:
-    errors = errors_of(response)
-    assert any(message in error for error in errors), errors
-
-
-def not_allowed(response: requests.Response, method: str) -> None:
-    assert response.status_code == 405, f"{response.status_code} {response.text[:800]}"
-    assert response.json() == {"Message": METHOD_NOT_ALLOWED.format(method)}
-
-
-def item(sandbox, path: str) -> dict:
-    body = ok(sandbox.get(path))
-    assert body["item"] is not None, path
-    return body["item"]
-
-
-def new_contract(sandbox, *, contract_type: int = 7) -> int:
-    company = ok(
-        sandbox.post(
-            "/Companies",
-            json={"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "5"},
-        )
-    )["itemId"]
-    body = {
-        "companyID": company,
-        "contractName": "Managed services",
-        "contractType": contract_type,
-        "startDate": "2026-01-01",
-        "endDate": "2026-12-31",
-        "status": 1,
-        "timeReportingRequiresStartAndStopTimes": 0,
-    }
-    if contract_type == 7:
-        body["contractPeriodType"] = 2
-    return ok(sandbox.post("/Contracts", json=body))["itemId"]
-
-
 def material_code(sandbox, *, price: float = 4, cost: float = 1.5) -> int:
-    row = {
-        "name": "Hardware",
-        "useType": 4,
-        "isActive": True,
-        "billingCodeType": 0,
-        "unitCost": cost,
-        "unitPrice": price,
-    }
-    return sandbox.insert("BillingCodes", [row])[0]
+    return new_billing_code(sandbox, name="Hardware", use_type=4, cost=cost, price=price)
 
 
 def charge_body(code: int, **extra) -> dict:
@@ -137,17 +83,7 @@ def test_charge_without_unit_price_uses_billing_code_price(sandbox):
 
 def test_charge_with_product(sandbox):
     contract_id = new_contract(sandbox)
-    product_id = ok(
-        sandbox.post(
-            "/Products",
-            json={
-                "name": "Router",
-                "productBillingCodeID": material_code(sandbox),
-                "isActive": True,
-                "isSerialized": False,
-            },
-        )
-    )["itemId"]
+    product_id = ok(sandbox.post("/Products", json=product_body(material_code(sandbox))))["itemId"]
     body = charge_body(0, productID=product_id, unitQuantity=2, unitPrice=50)
     del body["billingCodeID"]
     charge_id = add_charge(sandbox, contract_id, body)
@@ -259,37 +195,10 @@ def test_charges_root_is_read_only(sandbox):
 def posted(sandbox) -> dict:
     """A monthly contract for 2026 with units and two charges, January posted."""
     contract_id = new_contract(sandbox)
-    code = sandbox.insert(
-        "BillingCodes",
-        [
-            {
-                "name": "Recurring",
-                "useType": 5,
-                "isActive": True,
-                "billingCodeType": 0,
-                "unitCost": 0,
-                "unitPrice": 0,
-            }
-        ],
-    )[0]
-    service_id = ok(
-        sandbox.post(
-            "/Services",
-            json={"billingCodeID": code, "name": "Backup", "periodType": 2, "unitPrice": 10},
-        )
-    )["itemId"]
+    code = new_billing_code(sandbox, name="Recurring")
+    service_id = ok(sandbox.post("/Services", json=service_body(code)))["itemId"]
     for effective, change in (("2026-01-01", 5), ("2026-01-15", 3), ("2026-01-20", -2)):
-        ok(
-            sandbox.post(
-                "/ContractServiceAdjustments",
-                json={
-                    "contractID": contract_id,
-                    "serviceID": service_id,
-                    "effectiveDate": effective,
-                    "unitChange": change,
-                },
-            )
-        )
+        adjust(sandbox, contract_id, service_id, effective, change)
     material = material_code(sandbox)
     january = add_charge(sandbox, contract_id, charge_body(material, datePurchased="2026-01-10"))
     february = add_charge(sandbox, contract_id, charge_body(material, datePurchased="2026-02-10"))

@@ -2,44 +2,24 @@
 (docs/sandbox.md "Rules it enforces", AUTOTASK_API.md §5.2-§5.4, §6.2)."""
 
 import pytest
-import requests
 
-METHOD_NOT_ALLOWED = "The requested resource does not support http method '{}'."
+from tests.sandbox.helpers import (
+    EVERYTHING,
+    adjust,
+    errors_of,
+    fails_naming,
+    fails_with,
+    item,
+    new_billing_code,
+    new_contract,
+    not_allowed,
+    ok,
+    service_body,
+)
+
 MONTH_ENDS_2026 = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 # ---------------------------------------------------------------- helpers
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def errors_of(response: requests.Response, status: int = 500) -> list[str]:
-    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
-    body = response.json()
-    assert isinstance(body.get("errors"), list), body
-    assert body["errors"], body
-    return body["errors"]
-
-
-def fails_naming(response: requests.Response, *words: str) -> list[str]:
-    errors = errors_of(response)
-    text = " ".join(errors).lower()
-    for word in words:
-        assert word.lower() in text, errors
-    return errors
-
-
-def not_allowed(response: requests.Response, method: str) -> None:
-    assert response.status_code == 405, f"{response.status_code} {response.text[:800]}"
-    assert response.json() == {"Message": METHOD_NOT_ALLOWED.format(method)}
-
-
-def item(sandbox, path: str) -> dict:
-    body = ok(sandbox.get(path))
-    assert body["item"] is not None, path
-    return body["item"]
 
 
 def query(sandbox, entity: str, filters: list[dict]) -> list[dict]:
@@ -50,67 +30,15 @@ def eq(field: str, value) -> dict:
     return {"op": "eq", "field": field, "value": value}
 
 
-def new_company(sandbox) -> int:
-    body = {"companyName": "Acme Ltd", "companyType": 1, "ownerResourceID": 4, "phone": "555"}
-    return ok(sandbox.post("/Companies", json=body))["itemId"]
-
-
-def new_contract(
-    sandbox,
-    *,
-    contract_type: int = 7,
-    period_type: int = 2,
-    start: str = "2026-01-01",
-    end: str = "2026-12-31",
-) -> int:
-    body = {
-        "companyID": new_company(sandbox),
-        "contractName": "Managed services",
-        "contractType": contract_type,
-        "startDate": start,
-        "endDate": end,
-        "status": 1,
-        "timeReportingRequiresStartAndStopTimes": 0,
-    }
-    if contract_type == 7:
-        body["contractPeriodType"] = period_type
-    return ok(sandbox.post("/Contracts", json=body))["itemId"]
-
-
 def new_service(sandbox, *, unit_price: float = 10, unit_cost: float = 4, name="Backup") -> int:
-    code = sandbox.insert(
-        "BillingCodes",
-        [
-            {
-                "name": "Recurring",
-                "useType": 5,
-                "isActive": True,
-                "billingCodeType": 0,
-                "unitCost": 0,
-                "unitPrice": 0,
-            }
-        ],
-    )[0]
-    body = {
-        "billingCodeID": code,
-        "name": name,
-        "periodType": 2,
-        "unitPrice": unit_price,
-        "unitCost": unit_cost,
-        "invoiceDescription": f"{name} per user",
-    }
+    body = service_body(
+        new_billing_code(sandbox, name="Recurring"),
+        name=name,
+        unitPrice=unit_price,
+        unitCost=unit_cost,
+        invoiceDescription=f"{name} per user",
+    )
     return ok(sandbox.post("/Services", json=body))["itemId"]
-
-
-def adjust(sandbox, contract_id: int, service_id: int, effective: str, change: int, **extra):
-    body = {
-        "contractID": contract_id,
-        "serviceID": service_id,
-        "effectiveDate": effective,
-        "unitChange": change,
-        **extra,
-    }
-    return ok(sandbox.post("/ContractServiceAdjustments", json=body))["itemId"]
 
 
 def units(sandbox, contract_id: int, service_id: int | None = None) -> list[dict]:
@@ -331,15 +259,13 @@ def test_adjustment_validation(sandbox):
         ),
         "contractID",
     )
-    errors = errors_of(
+    fails_with(
         sandbox.post(
             "/ContractServiceAdjustments",
             json={**base, "effectiveDate": "2026-01-01", "colour": "red"},
-        )
+        ),
+        "Unable to find colour in the ContractServiceAdjustment Entity.",
     )
-    assert any(
-        "Unable to find colour in the ContractServiceAdjustment Entity." in e for e in errors
-    ), errors
     assert query(sandbox, "ContractServices", [eq("contractID", contract_id)]) == []
 
 
@@ -361,9 +287,7 @@ def test_adjustments_are_create_only(sandbox):
     service_id = new_service(sandbox)
     adjustment_id = adjust(sandbox, contract_id, service_id, "2026-01-01", 1)
     for response in (
-        sandbox.post(
-            "/ContractServiceAdjustments/query", json={"filter": [{"op": "exist", "field": "id"}]}
-        ),
+        sandbox.post("/ContractServiceAdjustments/query", json=EVERYTHING),
         sandbox.get(f"/ContractServiceAdjustments/{adjustment_id}"),
     ):
         assert response.status_code in (404, 405), response.text

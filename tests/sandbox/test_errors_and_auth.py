@@ -7,33 +7,14 @@ import json
 import pytest
 import requests
 
-METHOD_NOT_ALLOWED = "The requested resource does not support http method '{}'."
-EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def errors_of(response: requests.Response, status: int = 500) -> list[str]:
-    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
-    body = response.json()
-    assert isinstance(body.get("errors"), list), body
-    assert body["errors"], body
-    assert all(isinstance(message, str) for message in body["errors"]), body
-    return body["errors"]
-
-
-def not_allowed(response: requests.Response, method: str) -> None:
-    assert response.status_code == 405, f"{response.status_code} {response.text[:800]}"
-    assert response.json() == {"Message": METHOD_NOT_ALLOWED.format(method)}
-
-
-def company(sandbox) -> int:
-    body = {"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "555"}
-    return ok(sandbox.post("/Companies", json=body))["itemId"]
-
+from tests.sandbox.helpers import (
+    EVERYTHING,
+    contract_body,
+    errors_of,
+    new_company,
+    not_allowed,
+    ok,
+)
 
 # ---------------------------------------------------------------- authentication
 
@@ -150,7 +131,7 @@ def test_zone_information_unknown_user(sandbox, user):
 
 
 def test_paths_ignore_case(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     search = {"search": json.dumps(EVERYTHING)}
     for prefix in ("/atservicesrest/v1.0", "/ATSERVICESREST/V1.0", "/ATServicesRest/v1.0"):
         for path in ("/companies/QUERY", "/COMPANIES/query", "/Companies/Query"):
@@ -172,16 +153,8 @@ def test_paths_ignore_case(sandbox):
 
 
 def test_child_paths_ignore_case(sandbox):
-    company_id = company(sandbox)
-    body = {
-        "companyID": company_id,
-        "contractName": "C",
-        "contractType": 1,
-        "startDate": "2026-01-01",
-        "endDate": "2026-12-31",
-        "status": 1,
-        "timeReportingRequiresStartAndStopTimes": 0,
-    }
+    company_id = new_company(sandbox)
+    body = contract_body(company_id, name="C", contract_type=1)
     contract_id = ok(sandbox.post("/contracts", json=body))["itemId"]
     note = ok(
         sandbox.post(f"/CONTRACTS/{contract_id}/notes", json={"title": "t", "description": "d"})
@@ -209,7 +182,7 @@ def test_unknown_paths_are_404(sandbox):
 
 def test_method_not_allowed_bodies(sandbox):
     not_allowed(sandbox.get("/Companies"), "GET")
-    not_allowed(sandbox.delete(f"/Companies/{company(sandbox)}"), "DELETE")
+    not_allowed(sandbox.delete(f"/Companies/{new_company(sandbox)}"), "DELETE")
     not_allowed(sandbox.post("/BillingCodes", json={"name": "x"}), "POST")
     not_allowed(sandbox.put("/ContractServiceUnits", json={"id": 1}), "PUT")
 

@@ -3,20 +3,15 @@
 
 import json
 
-import requests
-
-EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
-COMPANY = {"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "555"}
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def peak(value) -> int:
-    """max_concurrent: one number, or one number per (integration code, entity) bucket."""
-    return max(value.values()) if isinstance(value, dict) else value
+from tests.sandbox.helpers import (
+    COMPANY,
+    EVERYTHING,
+    contract_body,
+    new_billing_code,
+    new_company,
+    ok,
+    peak,
+)
 
 
 def api_log(sandbox) -> list[dict]:
@@ -40,7 +35,7 @@ def test_insert_and_read_records(sandbox):
 
 
 def test_records_show_api_writes(sandbox):
-    company_id = ok(sandbox.post("/Companies", json=COMPANY))["itemId"]
+    company_id = new_company(sandbox)
     rows = ok(sandbox.admin("GET", "/records/Companies"))["items"]
     assert [row["id"] for row in rows] == [company_id]
     assert ok(sandbox.admin("GET", "/records/Contracts"))["items"] == []
@@ -55,7 +50,7 @@ def test_inserts_are_not_counted(sandbox):
 
 
 def test_reset_empty_and_demo(sandbox):
-    company_id = ok(sandbox.post("/Companies", json=COMPANY))["itemId"]
+    company_id = new_company(sandbox)
     ok(sandbox.admin("POST", "/reset", json={"seed": "empty"}))
     assert ok(sandbox.admin("GET", "/records/Companies"))["items"] == []
     assert ok(sandbox.get(f"/Companies/{company_id}")) == {"item": None}
@@ -137,31 +132,11 @@ def test_counters(sandbox):
 
 
 def test_post_period_marks_only_that_contract(sandbox):
-    company_id = ok(sandbox.post("/Companies", json=COMPANY))["itemId"]
-    code = sandbox.insert(
-        "BillingCodes",
-        [
-            {
-                "name": "M",
-                "useType": 4,
-                "isActive": True,
-                "billingCodeType": 0,
-                "unitCost": 1,
-                "unitPrice": 2,
-            }
-        ],
-    )[0]
+    company_id = new_company(sandbox)
+    code = new_billing_code(sandbox, name="M", use_type=4, cost=1, price=2)
     contracts, charges = [], []
     for name in ("A", "B"):
-        body = {
-            "companyID": company_id,
-            "contractName": name,
-            "contractType": 1,
-            "startDate": "2026-01-01",
-            "endDate": "2026-12-31",
-            "status": 1,
-            "timeReportingRequiresStartAndStopTimes": 0,
-        }
+        body = contract_body(company_id, name=name, contract_type=1)
         contract_id = ok(sandbox.post("/Contracts", json=body))["itemId"]
         contracts.append(contract_id)
         charge = {

@@ -8,13 +8,9 @@ import time
 import pytest
 import requests
 
+from tests.sandbox.helpers import EVERYTHING, contract_body, new_company, ok, peak
+
 THREAD_MESSAGE = "API thread threshold of 3 threads has been exceeded"
-EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
 
 
 def set_faults(sandbox, **settings) -> None:
@@ -22,30 +18,8 @@ def set_faults(sandbox, **settings) -> None:
     assert response.status_code == 200, response.text
 
 
-def peak(value) -> int:
-    """max_concurrent: one number, or one number per (integration code, entity) bucket."""
-    return max(value.values()) if isinstance(value, dict) else value
-
-
 def counters(sandbox) -> dict:
     return ok(sandbox.admin("GET", "/counters"))
-
-
-def contract_body(company_id: int, name: str) -> dict:
-    return {
-        "companyID": company_id,
-        "contractName": name,
-        "contractType": 1,
-        "startDate": "2026-01-01",
-        "endDate": "2026-12-31",
-        "status": 1,
-        "timeReportingRequiresStartAndStopTimes": 0,
-    }
-
-
-def company(sandbox) -> int:
-    body = {"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "555"}
-    return ok(sandbox.post("/Companies", json=body))["itemId"]
 
 
 def contracts_named(sandbox, name: str) -> list[int]:
@@ -310,14 +284,14 @@ def script(nth: int, when: str, fault: str, method: str = "POST", entity: str = 
 def post_contract(company_id: int, sandbox, name: str, timeout: float = 10) -> requests.Response:
     return requests.post(
         f"{sandbox.api}/Contracts",
-        json=contract_body(company_id, name),
+        json=contract_body(company_id, name=name, contract_type=1),
         headers=sandbox.headers,
         timeout=timeout,
     )
 
 
 def test_script_500_after_commit(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(2, "after", "500")])
     assert post_contract(company_id, sandbox, "First").status_code == 200
     assert post_contract(company_id, sandbox, "Second").status_code == 500
@@ -327,7 +301,7 @@ def test_script_500_after_commit(sandbox):
 
 
 def test_script_500_before_commit(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(2, "before", "500")])
     assert post_contract(company_id, sandbox, "First").status_code == 200
     assert post_contract(company_id, sandbox, "Second").status_code == 500
@@ -337,7 +311,7 @@ def test_script_500_before_commit(sandbox):
 
 
 def test_script_drop_after_commit(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(1, "after", "drop")])
     with pytest.raises(requests.exceptions.ConnectionError):
         post_contract(company_id, sandbox, "Dropped")
@@ -345,7 +319,7 @@ def test_script_drop_after_commit(sandbox):
 
 
 def test_script_drop_before_commit(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(1, "before", "drop")])
     with pytest.raises(requests.exceptions.ConnectionError):
         post_contract(company_id, sandbox, "Dropped")
@@ -353,14 +327,14 @@ def test_script_drop_before_commit(sandbox):
 
 
 def test_script_503(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(1, "before", "503")])
     assert post_contract(company_id, sandbox, "Busy").status_code == 503
     assert contracts_named(sandbox, "Busy") == []
 
 
 def test_script_timeout_holds_then_closes(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, timeout_seconds=1, scripts=[script(1, "after", "timeout")])
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ConnectionError):
@@ -370,7 +344,7 @@ def test_script_timeout_holds_then_closes(sandbox):
 
 
 def test_script_timeout_client_gives_up(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, timeout_seconds=1, scripts=[script(1, "before", "timeout")])
     with pytest.raises(requests.exceptions.Timeout):
         post_contract(company_id, sandbox, "Never", timeout=0.4)
@@ -379,16 +353,11 @@ def test_script_timeout_client_gives_up(sandbox):
 
 
 def test_script_counts_only_matching_requests(sandbox):
-    company_id = company(sandbox)
+    company_id = new_company(sandbox)
     set_faults(sandbox, scripts=[script(2, "before", "500")])
     # GETs and other entities do not count toward the nth POST to Contracts
     contracts_named(sandbox, "x")
-    ok(
-        sandbox.post(
-            "/Companies",
-            json={"companyName": "B", "companyType": 1, "ownerResourceID": 4, "phone": "1"},
-        )
-    )
+    new_company(sandbox, companyName="B", phone="1")
     assert post_contract(company_id, sandbox, "First").status_code == 200
     assert post_contract(company_id, sandbox, "Second").status_code == 500
     assert stored_contract_names(sandbox) == ["First"]
@@ -406,11 +375,8 @@ def test_script_on_get(sandbox):
 
 
 def test_timestamp_suffix(sandbox):
-    contract_id = ok(
-        sandbox.post(
-            "/Contracts", json={**contract_body(company(sandbox), "Dates"), "contractType": 1}
-        )
-    )["itemId"]
+    body = contract_body(new_company(sandbox), name="Dates", contract_type=1)
+    contract_id = ok(sandbox.post("/Contracts", json=body))["itemId"]
     contract = ok(sandbox.get(f"/Contracts/{contract_id}"))["item"]
     assert contract["startDate"] == "2026-01-01T00:00:00Z"
     assert contract["endDate"] == "2026-12-31T00:00:00Z"

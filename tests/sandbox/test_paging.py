@@ -5,15 +5,10 @@ import json
 from collections import Counter
 
 import pytest
-import requests
+
+from tests.sandbox.helpers import EVERYTHING, new_company, new_contract, not_allowed, ok
 
 TOTAL = 1234
-EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
 
 
 def absolute(sandbox, url: str) -> str:
@@ -128,11 +123,7 @@ def test_count(sandbox, companies):
 def test_get_on_post_cursor_is_405(sandbox, companies):
     first = ok(sandbox.post("/Companies/query", json=EVERYTHING))
     url = absolute(sandbox, first["pageDetails"]["nextPageUrl"])
-    response = sandbox.session.get(url, headers=sandbox.headers, timeout=30)
-    assert response.status_code == 405
-    assert response.json() == {
-        "Message": "The requested resource does not support http method 'GET'."
-    }
+    not_allowed(sandbox.session.get(url, headers=sandbox.headers, timeout=30), "GET")
 
 
 def test_id_watermark_paging_alternative(sandbox, companies):
@@ -162,26 +153,8 @@ def test_post_cursor_works_without_its_body(sandbox, companies):
 
 
 def test_child_list_pages(sandbox):
-    company = ok(
-        sandbox.post(
-            "/Companies",
-            json={"companyName": "Acme", "companyType": 1, "ownerResourceID": 4, "phone": "5"},
-        )
-    )["itemId"]
-    contract = ok(
-        sandbox.post(
-            "/Contracts",
-            json={
-                "companyID": company,
-                "contractName": "Many charges",
-                "contractType": 1,
-                "startDate": "2026-01-01",
-                "endDate": "2026-12-31",
-                "status": 1,
-                "timeReportingRequiresStartAndStopTimes": 0,
-            },
-        )
-    )["itemId"]
+    company = new_company(sandbox, companyName="Acme", phone="5")
+    contract = new_contract(sandbox, company, name="Many charges", contract_type=1)
     rows = [
         {
             "contractID": contract,

@@ -9,13 +9,13 @@ import requests
 
 from apps.sandbox.server import DEFAULT_CREDENTIALS, start_sandbox
 from tests.conftest import MANAGE, ROOT, child_env, free_port
+from tests.sandbox.helpers import EVERYTHING
 
 HEADERS = {
     "UserName": DEFAULT_CREDENTIALS.username,
     "Secret": DEFAULT_CREDENTIALS.secret,
     "ApiIntegrationCode": DEFAULT_CREDENTIALS.integration_code,
 }
-EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
 
 
 def count(url: str, entity: str, headers=HEADERS, timeout=30) -> int:

@@ -6,34 +6,16 @@ import json
 import pytest
 import requests
 
+from tests.sandbox.helpers import (
+    contract_body,
+    errors_of,
+    fails_naming,
+    fails_with,
+    new_company,
+    ok,
+)
+
 # ---------------------------------------------------------------- helpers
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def errors_of(response: requests.Response, status: int = 500) -> list[str]:
-    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
-    body = response.json()
-    assert isinstance(body.get("errors"), list), body
-    assert body["errors"], body
-    assert all(isinstance(message, str) for message in body["errors"]), body
-    return body["errors"]
-
-
-def fails_naming(response: requests.Response, *words: str) -> list[str]:
-    errors = errors_of(response)
-    text = " ".join(errors).lower()
-    for word in words:
-        assert word.lower() in text, errors
-    return errors
-
-
-def fails_with(response: requests.Response, message: str) -> None:
-    errors = errors_of(response)
-    assert any(message in error for error in errors), errors
 
 
 def post_query(sandbox, entity: str, body: dict) -> requests.Response:
@@ -360,23 +342,10 @@ def test_or_condition_limit(sandbox, companies):
 
 
 def test_date_comparisons(sandbox):
-    company = ok(
-        sandbox.post(
-            "/Companies",
-            json={"companyName": "Dates", "companyType": 1, "ownerResourceID": 4, "phone": "1"},
-        )
-    )["itemId"]
+    company = new_company(sandbox, companyName="Dates", phone="1")
     contracts = []
     for name, start in (("A", "2026-01-01"), ("B", "2026-03-01"), ("C", "2026-06-15")):
-        body = {
-            "companyID": company,
-            "contractName": name,
-            "contractType": 1,
-            "startDate": start,
-            "endDate": "2026-12-31",
-            "status": 1,
-            "timeReportingRequiresStartAndStopTimes": 0,
-        }
+        body = contract_body(company, name=name, contract_type=1, start=start)
         contracts.append(ok(sandbox.post("/Contracts", json=body))["itemId"])
     cases = [
         (cond("gte", "startDate", "2026-03-01"), [1, 2]),
@@ -396,23 +365,10 @@ def test_date_comparisons(sandbox):
 
 @pytest.fixture
 def udf_contracts(sandbox) -> list[int]:
-    company = ok(
-        sandbox.post(
-            "/Companies",
-            json={"companyName": "UDF Co", "companyType": 1, "ownerResourceID": 4, "phone": "1"},
-        )
-    )["itemId"]
+    company = new_company(sandbox, companyName="UDF Co", phone="1")
     ids = []
     for name, subscription in (("One", "SUB-001"), ("Two", "SUB-002"), ("Three", None)):
-        body = {
-            "companyID": company,
-            "contractName": name,
-            "contractType": 1,
-            "startDate": "2026-01-01",
-            "endDate": "2026-12-31",
-            "status": 1,
-            "timeReportingRequiresStartAndStopTimes": 0,
-        }
+        body = contract_body(company, name=name, contract_type=1)
         if subscription:
             body["userDefinedFields"] = [{"name": "Subscription ID", "value": subscription}]
         ids.append(ok(sandbox.post("/Contracts", json=body))["itemId"])

@@ -3,106 +3,30 @@ UDFs, entities that cannot be deleted or written (docs/sandbox.md "Rules it enfo
 AUTOTASK_API.md §3, §5)."""
 
 import pytest
-import requests
+
+from tests.sandbox.helpers import (
+    COMPANY,
+    EVERYTHING,
+    contract_body,
+    errors_of,
+    fails_naming,
+    fails_with,
+    item,
+    new_billing_code,
+    new_company,
+    new_contract,
+    not_allowed,
+    ok,
+    product_body,
+    service_body,
+)
 
 # ---------------------------------------------------------------- helpers
-
-METHOD_NOT_ALLOWED = "The requested resource does not support http method '{}'."
-
-
-def ok(response: requests.Response) -> dict:
-    assert response.status_code == 200, f"{response.status_code} {response.text[:800]}"
-    return response.json()
-
-
-def errors_of(response: requests.Response, status: int = 500) -> list[str]:
-    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
-    body = response.json()
-    assert isinstance(body.get("errors"), list), body
-    assert body["errors"], body
-    assert all(isinstance(message, str) for message in body["errors"]), body
-    return body["errors"]
-
-
-def fails_naming(response: requests.Response, *words: str) -> list[str]:
-    errors = errors_of(response)
-    text = " ".join(errors).lower()
-    for word in words:
-        assert word.lower() in text, errors
-    return errors
-
-
-def fails_with(response: requests.Response, message: str) -> None:
-    errors = errors_of(response)
-    assert any(message in error for error in errors), errors
-
-
-def not_allowed(response: requests.Response, method: str) -> None:
-    assert response.status_code == 405, f"{response.status_code} {response.text[:800]}"
-    assert response.json() == {"Message": METHOD_NOT_ALLOWED.format(method)}
-
-
-def item(sandbox, path: str) -> dict:
-    body = ok(sandbox.get(path))
-    assert body["item"] is not None, path
-    return body["item"]
 
 
 def day(value: str, expected: str) -> None:
     assert isinstance(value, str), value
     assert value.startswith(f"{expected}T00:00:00"), value
-
-
-COMPANY = {"companyName": "Acme Ltd", "companyType": 1, "ownerResourceID": 4, "phone": "555-0100"}
-
-
-def new_company(sandbox, **extra) -> int:
-    return ok(sandbox.post("/Companies", json={**COMPANY, **extra}))["itemId"]
-
-
-def contract_body(company_id: int, *, contract_type: int = 7, **extra) -> dict:
-    body = {
-        "companyID": company_id,
-        "contractName": "Managed services",
-        "contractType": contract_type,
-        "startDate": "2026-01-01",
-        "endDate": "2026-12-31",
-        "status": 1,
-        "timeReportingRequiresStartAndStopTimes": 0,
-    }
-    if contract_type == 7:
-        body["contractPeriodType"] = 2
-    return {**body, **extra}
-
-
-def new_contract(sandbox, company_id: int, **extra) -> int:
-    return ok(sandbox.post("/Contracts", json=contract_body(company_id, **extra)))["itemId"]
-
-
-def billing_code(sandbox, *, use_type: int = 5, active: bool = True, price: float = 0) -> int:
-    row = {
-        "name": f"Code {use_type}",
-        "useType": use_type,
-        "isActive": active,
-        "billingCodeType": 0,
-        "unitCost": 0,
-        "unitPrice": price,
-    }
-    return sandbox.insert("BillingCodes", [row])[0]
-
-
-def service_body(code_id: int, **extra) -> dict:
-    return {"billingCodeID": code_id, "name": "Backup", "periodType": 2, "unitPrice": 10, **extra}
-
-
-def product_body(code_id: int, **extra) -> dict:
-    return {
-        "name": "Router",
-        "productBillingCodeID": code_id,
-        "isActive": True,
-        "isSerialized": False,
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------- companies
@@ -151,20 +75,18 @@ def test_unknown_field_on_create(sandbox):
         sandbox.post("/Contracts", json=contract_body(company_id, colour="red")),
         "Unable to find colour in the Contract Entity.",
     )
-    code = billing_code(sandbox)
+    code = new_billing_code(sandbox)
     fails_with(
         sandbox.post("/Services", json=service_body(code, flavour="x")),
         "Unable to find flavour in the Service Entity.",
     )
-    material = billing_code(sandbox, use_type=4)
+    material = new_billing_code(sandbox, use_type=4)
     fails_with(
         sandbox.post("/Products", json=product_body(material, weight=3)),
         "Unable to find weight in the Product Entity.",
     )
     # nothing was created by the refused requests
-    companies = ok(
-        sandbox.post("/Companies/query", json={"filter": [{"op": "exist", "field": "id"}]})
-    )
+    companies = ok(sandbox.post("/Companies/query", json=EVERYTHING))
     assert [c["id"] for c in companies["items"]] == [company_id]
 
 
@@ -402,7 +324,7 @@ def test_companies_cannot_be_deleted(sandbox):
 
 
 def test_create_service(sandbox):
-    code = billing_code(sandbox)
+    code = new_billing_code(sandbox)
     service_id = ok(
         sandbox.post("/Services", json=service_body(code, unitCost=4, invoiceDescription="Inv"))
     )["itemId"]
@@ -417,28 +339,30 @@ def test_create_service(sandbox):
 
 
 def test_service_unit_price_may_be_negative(sandbox):
-    code = billing_code(sandbox)
+    code = new_billing_code(sandbox)
     service_id = ok(sandbox.post("/Services", json=service_body(code, unitPrice=-5)))["itemId"]
     assert item(sandbox, f"/Services/{service_id}")["unitPrice"] == pytest.approx(-5)
 
 
 @pytest.mark.parametrize("missing", ["billingCodeID", "name", "periodType", "unitPrice"])
 def test_service_required_fields(sandbox, missing):
-    code = billing_code(sandbox)
+    code = new_billing_code(sandbox)
     body = {k: v for k, v in service_body(code).items() if k != missing}
     fails_naming(sandbox.post("/Services", json=body), missing)
 
 
 def test_service_needs_active_recurring_billing_code(sandbox):
-    inactive = billing_code(sandbox, use_type=5, active=False)
-    material = billing_code(sandbox, use_type=4)
+    inactive = new_billing_code(sandbox, use_type=5, active=False)
+    material = new_billing_code(sandbox, use_type=4)
     fails_naming(sandbox.post("/Services", json=service_body(inactive)), "billingCodeID")
     fails_naming(sandbox.post("/Services", json=service_body(material)), "billingCodeID")
     fails_naming(
-        sandbox.post("/Services", json=service_body(billing_code(sandbox), periodType=9)),
+        sandbox.post("/Services", json=service_body(new_billing_code(sandbox), periodType=9)),
         "periodType",
     )
-    service_id = ok(sandbox.post("/Services", json=service_body(billing_code(sandbox))))["itemId"]
+    service_id = ok(sandbox.post("/Services", json=service_body(new_billing_code(sandbox))))[
+        "itemId"
+    ]
     fails_naming(
         sandbox.patch("/Services", json={"id": service_id, "billingCodeID": material}),
         "billingCodeID",
@@ -446,7 +370,7 @@ def test_service_needs_active_recurring_billing_code(sandbox):
 
 
 def test_update_service(sandbox):
-    code = billing_code(sandbox)
+    code = new_billing_code(sandbox)
     service_id = ok(sandbox.post("/Services", json=service_body(code)))["itemId"]
     ok(sandbox.patch("/Services", json={"id": service_id, "unitPrice": 12.5, "isActive": False}))
     service = item(sandbox, f"/Services/{service_id}")
@@ -456,9 +380,11 @@ def test_update_service(sandbox):
 
 
 def test_services_and_products_cannot_be_deleted(sandbox):
-    service_id = ok(sandbox.post("/Services", json=service_body(billing_code(sandbox))))["itemId"]
+    service_id = ok(sandbox.post("/Services", json=service_body(new_billing_code(sandbox))))[
+        "itemId"
+    ]
     product_id = ok(
-        sandbox.post("/Products", json=product_body(billing_code(sandbox, use_type=4)))
+        sandbox.post("/Products", json=product_body(new_billing_code(sandbox, use_type=4)))
     )["itemId"]
     not_allowed(sandbox.delete(f"/Services/{service_id}"), "DELETE")
     not_allowed(sandbox.delete(f"/Products/{product_id}"), "DELETE")
@@ -467,7 +393,7 @@ def test_services_and_products_cannot_be_deleted(sandbox):
 
 
 def test_create_and_update_product(sandbox):
-    code = billing_code(sandbox, use_type=4)
+    code = new_billing_code(sandbox, use_type=4)
     product_id = ok(sandbox.post("/Products", json=product_body(code, unitPrice=99, sku="R-1")))[
         "itemId"
     ]
@@ -488,7 +414,7 @@ def test_create_and_update_product(sandbox):
 
 @pytest.mark.parametrize("missing", ["name", "productBillingCodeID", "isActive", "isSerialized"])
 def test_product_required_fields(sandbox, missing):
-    code = billing_code(sandbox, use_type=4)
+    code = new_billing_code(sandbox, use_type=4)
     body = {k: v for k, v in product_body(code).items() if k != missing}
     fails_naming(sandbox.post("/Products", json=body), missing)
 
@@ -497,7 +423,7 @@ def test_product_required_fields(sandbox, missing):
 
 
 def test_billing_codes_are_read_only(sandbox):
-    code = billing_code(sandbox, use_type=4, price=3)
+    code = new_billing_code(sandbox, use_type=4, price=3)
     bc = item(sandbox, f"/BillingCodes/{code}")
     assert bc["useType"] == 4
     assert bc["isActive"] is True
@@ -506,9 +432,7 @@ def test_billing_codes_are_read_only(sandbox):
     not_allowed(sandbox.post("/BillingCodes", json=body), "POST")
     not_allowed(sandbox.patch("/BillingCodes", json={"id": code, "name": "x"}), "PATCH")
     not_allowed(sandbox.delete(f"/BillingCodes/{code}"), "DELETE")
-    items = ok(
-        sandbox.post("/BillingCodes/query", json={"filter": [{"op": "exist", "field": "id"}]})
-    )
+    items = ok(sandbox.post("/BillingCodes/query", json=EVERYTHING))
     assert [row["id"] for row in items["items"]] == [code]
 
 
