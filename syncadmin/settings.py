@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.sandbox",
     "apps.autotask",
+    "apps.catalog",
 ]
 
 MIDDLEWARE = [

@@ -190,7 +190,7 @@ def test_a_second_refresh_is_refused_while_one_is_active(
 
 
 def test_past_ninety_percent_of_the_budget_the_refresh_is_deferred(sandbox):
-    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10})
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10, "threshold_latency_scale": 0})
     for _ in range(9):
         sandbox.get("/ThresholdInformation")
     connection = connection_create_sandbox(url=sandbox.root)

@@ -1,0 +1,711 @@
+"""Import billing files into the database: all or nothing.
+
+`import_billing()` reads every file (streaming), creates or updates organizations, offers
+and subscriptions, stores the lines, replaces the lines of an earlier file it corrects,
+and recomputes the month's roll-up, all inside one transaction: a file that fails
+validation raises `ImportValidationError` and changes nothing. A file imported before
+(same content hash) changes nothing and says when it was imported.
+"""
+
+import dataclasses
+import datetime as dt
+import hashlib
+import typing
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from apps.audit.services import audit_record
+from apps.catalog.choices import BillingLineKindChoices, SubscriptionStatusChoices
+from apps.catalog.importers import read_any
+from apps.catalog.importers.errors import ImportValidationError
+from apps.catalog.importers.records import PriceListRow, ReconLine, UsageLine
+from apps.catalog.models import (
+    AzureMonth,
+    BillingFile,
+    BillingLine,
+    BillingReport,
+    MicrosoftPrice,
+    Offer,
+    Organization,
+    Subscription,
+    SubscriptionMonth,
+)
+from apps.catalog.record_types import billing_frequency_of, record_type_of, term_months_of
+from apps.catalog.rollup import SubscriptionMonth as MonthFigures
+from apps.catalog.rollup import first_of_month, roll_up_subscriptions
+from apps.core.choices import RecordType
+
+BATCH = 2000
+# Azure plan subscriptions seen only in usage files get Microsoft's Azure plan offer.
+AZURE_PLAN_OFFER = {
+    "product_id": "DZH318Z0BPS6",
+    "sku_id": "0001",
+    "availability_id": "",
+    "term": "",
+    "billing_frequency": "monthly",
+}
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    status: str  # "imported" or "already imported"
+    format: str = ""
+    lines: int = 0
+    invoice_numbers: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class ImportOutcome:
+    files: list[FileOutcome] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    organizations_new: int = 0
+    organizations_changed: int = 0
+    offers_new: int = 0
+    subscriptions_new: int = 0
+    subscriptions_changed: int = 0
+    totals_by_record_type: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(item.status == "imported" for item in self.files)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# -- lines as JSON (invoice lines are kept whole so the roll-up can be redone) ------------
+
+
+def _kind_of(annotation) -> type:
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return args[0] if args else annotation
+
+
+RECON_KINDS = {item.name: _kind_of(item.type) for item in dataclasses.fields(ReconLine)}
+
+
+def recon_to_json(line: ReconLine) -> dict:
+    data = {}
+    for name, value in zip(RECON_KINDS, dataclasses.astuple(line), strict=True):
+        if isinstance(value, Decimal | dt.date):
+            value = str(value) if isinstance(value, Decimal) else value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        data[name] = value
+    return data
+
+
+def recon_from_json(data: dict) -> ReconLine:
+    values = {}
+    for name, kind in RECON_KINDS.items():
+        value = data.get(name)
+        if value is not None:
+            if kind is Decimal:
+                value = Decimal(value)
+            elif kind is dt.date:
+                value = dt.date.fromisoformat(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+        values[name] = value
+    return ReconLine(**values)
+
+
+def month_figures_to_json(figures: MonthFigures) -> dict:
+    data = dataclasses.asdict(figures)
+    return {
+        key: (str(value) if isinstance(value, Decimal | dt.date) else value)
+        for key, value in data.items()
+    }
+
+
+def month_figures_from_json(data: dict) -> MonthFigures:
+    values = {}
+    hints = {item.name: item.type for item in dataclasses.fields(MonthFigures)}
+    for name, annotation in hints.items():
+        value = data.get(name)
+        kind = _kind_of(annotation)
+        if value is not None and kind is Decimal:
+            value = Decimal(value)
+        elif value is not None and kind is dt.date:
+            value = dt.date.fromisoformat(value)
+        values[name] = value
+    return MonthFigures(**values)
+
+
+# -- the importer -------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def term_code(line: ReconLine) -> str:
+    months = term_months_of(line)
+    if not months:
+        return ""
+    return f"P{months // 12}Y" if months % 12 == 0 else f"P{months}M"
+
+
+class Importer:
+    def __init__(self, *, month: dt.date | None, actor: str, progress=None):
+        self.month = first_of_month(month) if month else None
+        self.actor = actor
+        self.progress = progress
+        self.outcome = ImportOutcome()
+        self.reports: dict[tuple, BillingReport] = {}
+        self.organizations: dict[str, Organization] = {}
+        self.offers: dict[tuple, Offer] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.lines_read = 0
+        self.lines_expected = 0
+
+    # -- reference rows, created on first sight and kept in memory -----------------
+
+    def _report(self, month: dt.date, currency: str) -> BillingReport:
+        key = (month, currency)
+        if key not in self.reports:
+            report, _ = BillingReport.objects.get_or_create(month=month, currency=currency)
+            self.reports[key] = report
+        return self.reports[key]
+
+    def _organization(self, line) -> Organization:
+        organization = self.organizations.get(line.customer_id)
+        if organization is None:
+            organization = Organization.objects.filter(customer_id=line.customer_id).first()
+            if organization is None:
+                organization = Organization.objects.create(
+                    customer_id=line.customer_id,
+                    name=line.customer_name or line.customer_id,
+                    domains=[line.customer_domain_name] if line.customer_domain_name else [],
+                    country=line.customer_country[:2],
+                )
+                self.outcome.organizations_new += 1
+                organization._new = True
+            self.organizations[line.customer_id] = organization
+        changed = False
+        if line.customer_name and organization.name != line.customer_name:
+            organization.name, changed = line.customer_name, True
+        domain = line.customer_domain_name
+        if domain and domain not in organization.domains:
+            organization.domains = [*organization.domains, domain]
+            changed = True
+        if line.customer_country and organization.country != line.customer_country[:2]:
+            organization.country, changed = line.customer_country[:2], True
+        if changed:
+            organization.save()
+            if not getattr(organization, "_new", False) and not getattr(
+                organization, "_counted", False
+            ):
+                self.outcome.organizations_changed += 1
+                organization._counted = True
+        return organization
+
+    def _offer(self, key: dict, names: dict) -> Offer:
+        lookup = tuple(key.values())
+        offer = self.offers.get(lookup)
+        if offer is None:
+            offer, created = Offer.objects.get_or_create(**key, defaults=names)
+            if created:
+                self.outcome.offers_new += 1
+            elif any(value and getattr(offer, name) != value for name, value in names.items()):
+                for name, value in names.items():
+                    if value:
+                        setattr(offer, name, value)
+                offer.save()
+            self.offers[lookup] = offer
+        return offer
+
+    def _subscription(self, subscription_id: str, organization, offer, values: dict):
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            subscription = Subscription.objects.filter(subscription_id=subscription_id).first()
+            if subscription is None:
+                subscription = Subscription.objects.create(
+                    subscription_id=subscription_id,
+                    organization=organization,
+                    offer=offer,
+                    **values,
+                )
+                self.outcome.subscriptions_new += 1
+                subscription._new = True
+            self.subscriptions[subscription_id] = subscription
+        changes = {"organization": organization, "offer": offer, **values}
+        if any(
+            value not in (None, "") and getattr(subscription, name) != value
+            for name, value in changes.items()
+        ):
+            for name, value in changes.items():
+                if value not in (None, ""):
+                    setattr(subscription, name, value)
+            subscription.save()
+            if not getattr(subscription, "_new", False) and not getattr(
+                subscription, "_counted", False
+            ):
+                self.outcome.subscriptions_changed += 1
+                subscription._counted = True
+        return subscription
+
+    def _invoice_line(self, line: ReconLine, organization) -> tuple[Offer, Subscription]:
+        decision = record_type_of(line)
+        offer = self._offer(
+            {
+                "product_id": line.product_id,
+                "sku_id": line.sku_id,
+                "availability_id": line.availability_id,
+                "term": term_code(line),
+                "billing_frequency": billing_frequency_of(line),
+            },
+            {
+                "product_name": line.product_name,
+                "sku_name": line.sku_name,
+                "publisher": line.publisher_name,
+                "record_type": decision.record_type or "",
+            },
+        )
+        subscription = self._subscription(
+            line.subscription_id,
+            organization,
+            offer,
+            {
+                "description": line.subscription_description,
+                "term_start": line.subscription_start_date,
+                "term_end": line.subscription_end_date,
+                "billing_frequency": billing_frequency_of(line),
+                "record_type": decision.record_type or "",
+            },
+        )
+        if not decision.decided:
+            self.outcome.warnings.append(
+                f"{line.subscription_id}: record type unknown ({decision.reason})"
+            )
+        return offer, subscription
+
+    def _usage_line(self, line: UsageLine, organization) -> Subscription:
+        offer = self._offer(
+            AZURE_PLAN_OFFER,
+            {
+                "product_name": "Azure plan",
+                "sku_name": "Azure plan",
+                "publisher": "Microsoft",
+                "record_type": RecordType.AZURE_PLAN,
+            },
+        )
+        return self._subscription(
+            line.subscription_id,
+            organization,
+            offer,
+            {"record_type": RecordType.AZURE_PLAN},
+        )
+
+    # -- files ---------------------------------------------------------------------
+
+    def add_file(self, path: Path, name: str) -> None:
+        sha = file_sha256(path)
+        earlier = BillingFile.objects.filter(sha256=sha).first()
+        if earlier is not None:
+            self.outcome.files.append(
+                FileOutcome(
+                    name=name,
+                    status="already imported",
+                    format=earlier.format,
+                    lines=earlier.line_count,
+                    note=f"already imported on {earlier.imported_at:%Y-%m-%d %H:%M} "
+                    f"as {earlier.name}; nothing changed",
+                )
+            )
+            return
+        with read_any(path, file_name=name, month=self.month) as stream:
+            self._read(stream, path, name, sha)
+
+    def _read(self, stream, path: Path, name: str, sha: str) -> None:
+        billing_file, report, currency = None, None, None
+        invoices: set[str] = set()
+        batch: list[BillingLine] = []
+        count = 0
+        for line in stream:
+            if count == 0:  # the format is known once the first row is read
+                if isinstance(line, PriceListRow):
+                    raise ImportValidationError(
+                        name, None, None, "this is a price list: import it as a price list"
+                    )
+                invoice = isinstance(line, ReconLine)
+                kind = BillingLineKindChoices.INVOICE if invoice else BillingLineKindChoices.USAGE
+                column = "OrderDate" if invoice else "UsageDate"
+            day = line.order_date if invoice else line.usage_date
+            month = first_of_month(day)
+            if self.month is None:
+                self.month = month
+            elif month != self.month:
+                raise ImportValidationError(
+                    name,
+                    line.source_line,
+                    column,
+                    f"expected a date in {self.month:%B %Y}, the month of this import, "
+                    f"got {day.isoformat()}",
+                )
+            line_currency = line.currency if invoice else line.billing_currency
+            if currency is None:
+                currency = line_currency
+                report = self._report(month, currency)
+                billing_file = BillingFile.objects.create(
+                    report=report,
+                    name=name,
+                    sha256=sha,
+                    format=stream.format,
+                    kind=kind,
+                    size=path.stat().st_size,
+                    line_count=0,
+                    imported_by=self.actor,
+                )
+            elif line_currency != currency:
+                raise ImportValidationError(
+                    name,
+                    line.source_line,
+                    "Currency" if invoice else "BillingCurrency",
+                    f"expected {currency} like the lines before it (one billing currency per "
+                    f"file), got {line_currency}",
+                )
+            organization = self._organization(line)
+            if invoice:
+                offer, subscription = self._invoice_line(line, organization)
+            else:
+                offer, subscription = None, self._usage_line(line, organization)
+            if line.invoice_number:
+                invoices.add(line.invoice_number)
+            batch.append(
+                self._billing_line(
+                    line, invoice, report, billing_file, organization, subscription, offer
+                )
+            )
+            count += 1
+            if len(batch) >= BATCH:
+                BillingLine.objects.bulk_create(batch)
+                batch = []
+                self._report_progress(BATCH)
+        if batch:
+            BillingLine.objects.bulk_create(batch)
+            self._report_progress(len(batch))
+        if billing_file is None:
+            raise ImportValidationError(name, None, None, "the file has a header but no lines")
+        billing_file.line_count = count
+        billing_file.invoice_numbers = sorted(invoices)
+        billing_file.save(update_fields=["line_count", "invoice_numbers"])
+        replaced = self._replace_earlier(billing_file)
+        audit_record(
+            operation="Import Billing File",
+            object_type="BillingFile",
+            object_id=billing_file.pk,
+            object_repr=name,
+            after={"report": str(report), "lines": count, "invoices": sorted(invoices)},
+            details={"sha256": sha, "replaced": replaced},
+            actor_name=self.actor,
+        )
+        self.outcome.files.append(
+            FileOutcome(
+                name=name,
+                status="imported",
+                format=stream.format,
+                lines=count,
+                invoice_numbers=sorted(invoices),
+                replaced=replaced,
+            )
+        )
+
+    @staticmethod
+    def _billing_line(line, invoice, report, billing_file, organization, subscription, offer):
+        if invoice:
+            return BillingLine(
+                report=report,
+                file=billing_file,
+                line_number=line.source_line,
+                kind=BillingLineKindChoices.INVOICE,
+                organization=organization,
+                subscription=subscription,
+                offer=offer,
+                charge_type=line.charge_type,
+                date=line.order_date,
+                charge_start=line.charge_start_date,
+                charge_end=line.charge_end_date,
+                quantity=line.billable_quantity,
+                unit_price=line.unit_price,
+                effective_unit_price=line.effective_unit_price,
+                amount=line.subtotal,
+                reference_id=line.reference_id,
+                data=recon_to_json(line),
+            )
+        return BillingLine(
+            report=report,
+            file=billing_file,
+            line_number=line.source_line,
+            kind=BillingLineKindChoices.USAGE,
+            organization=organization,
+            subscription=subscription,
+            charge_type=line.charge_type,
+            date=line.usage_date,
+            charge_start=line.charge_start_date,
+            charge_end=line.charge_end_date,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            effective_unit_price=line.effective_unit_price,
+            amount=line.billing_pre_tax_total,
+            detail=line.entitlement_id,
+            category=line.meter_category[:100],
+        )
+
+    def _report_progress(self, lines: int) -> None:
+        self.lines_read += lines
+        if self.progress:
+            self.progress(self.lines_read)
+
+    def _replace_earlier(self, billing_file: BillingFile) -> list[str]:
+        """A corrected file replaces the earlier file of the same kind for the same month
+        and invoices (usage without invoice numbers: the same month)."""
+        replaced = []
+        earlier = BillingFile.objects.filter(
+            report=billing_file.report, kind=billing_file.kind
+        ).exclude(pk=billing_file.pk)
+        ours = set(billing_file.invoice_numbers)
+        for other in earlier:
+            theirs = set(other.invoice_numbers)
+            if ours & theirs or (not ours and not theirs):
+                audit_record(
+                    operation="Replace Billing File",
+                    object_type="BillingFile",
+                    object_id=other.pk,
+                    object_repr=other.name,
+                    before={"lines": other.line_count, "invoices": other.invoice_numbers},
+                    after={"replaced_by": billing_file.name},
+                    actor_name=self.actor,
+                )
+                replaced.append(other.name)
+                other.lines.all().delete()
+                other.delete()
+        return replaced
+
+    # -- roll-up -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        for report in self.reports.values():
+            roll_up_report(report, self.outcome)
+            self.outcome.reports.append(str(report))
+
+
+def previous_figures(report: BillingReport) -> dict[str, MonthFigures]:
+    last = (
+        BillingReport.objects.filter(currency=report.currency, month__lt=report.month)
+        .order_by("-month")
+        .first()
+    )
+    if last is None:
+        return {}
+    return {
+        row.subscription.subscription_id: month_figures_from_json(row.figures)
+        for row in last.subscription_months.select_related("subscription")
+        if row.figures
+    }
+
+
+def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) -> None:
+    """Recompute the report's subscription months and Azure months from its stored lines."""
+    lines = [
+        recon_from_json(data)
+        for data in BillingLine.objects.filter(
+            report=report, kind=BillingLineKindChoices.INVOICE
+        ).values_list("data", flat=True)
+    ]
+    figures = roll_up_subscriptions(lines, month=report.month, previous=previous_figures(report))
+    subscriptions = {
+        row.subscription_id: row
+        for row in Subscription.objects.filter(
+            subscription_id__in=[item.subscription_id for item in figures]
+        )
+    }
+    report.subscription_months.all().delete()
+    rows = []
+    for item in figures:
+        subscription = subscriptions.get(item.subscription_id)
+        if subscription is None:
+            continue
+        rows.append(
+            SubscriptionMonth(
+                report=report,
+                subscription=subscription,
+                record_type=item.record_type or "",
+                unit_cost=item.unit_cost_month,
+                unit_cost_source=item.unit_cost_source,
+                largest_quantity=item.largest_quantity,
+                end_quantity=item.end_quantity,
+                total_cost=item.total_cost,
+                charge_start=item.charge_start,
+                charge_end=item.charge_end,
+                cancelled=item.cancelled,
+                carried_forward=item.carried_forward,
+                warnings=list(item.warnings),
+                figures=month_figures_to_json(item),
+            )
+        )
+        changes = {}
+        if item.end_quantity is not None and subscription.quantity != item.end_quantity:
+            changes["quantity"] = item.end_quantity
+        if item.cancelled and subscription.status != SubscriptionStatusChoices.CANCELLED:
+            changes["status"] = SubscriptionStatusChoices.CANCELLED
+        if changes:
+            Subscription.objects.filter(pk=subscription.pk).update(**changes)
+    SubscriptionMonth.objects.bulk_create(rows)
+    _roll_up_azure(report, rows)
+    if outcome is not None:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for row in rows:
+            totals[row.record_type or "unknown"] += row.total_cost
+        outcome.totals_by_record_type = {key: str(value) for key, value in sorted(totals.items())}
+        for row in rows:
+            outcome.warnings += [f"{row.subscription.subscription_id}: {w}" for w in row.warnings]
+
+
+def _roll_up_azure(report: BillingReport, months: list[SubscriptionMonth]) -> None:
+    """Per organization and Azure plan: the invoice total (authoritative) and the daily
+    usage as its breakdown. Each invoice line loses under a cent to Microsoft's rounding
+    down, so a difference above one cent per invoice line is reported."""
+    report.azure_months.all().delete()
+    invoice_lines = dict(
+        BillingLine.objects.filter(report=report, kind=BillingLineKindChoices.INVOICE)
+        .values_list("subscription")
+        .annotate(count=Count("id"))
+        .values_list("subscription", "count")
+    )
+    usage = BillingLine.objects.filter(report=report, kind=BillingLineKindChoices.USAGE)
+    usage_totals = {
+        (row["organization"], row["subscription"]): row["total"]
+        for row in usage.values("organization", "subscription").annotate(total=Sum("amount"))
+    }
+    breakdown: dict[tuple, dict] = defaultdict(lambda: {"detail": {}, "category": {}})
+    for key, column in (("detail", "detail"), ("category", "category")):
+        for row in usage.values("organization", "subscription", column).annotate(
+            total=Sum("amount")
+        ):
+            target = breakdown[(row["organization"], row["subscription"])][key]
+            target[row[column] or "(none)"] = f"{Decimal(row['total']).normalize():f}"
+    invoice_totals = {
+        (row.subscription.organization_id, row.subscription_id): row.total_cost
+        for row in months
+        if row.record_type == RecordType.AZURE_PLAN
+    }
+    rows = []
+    for key in sorted(set(invoice_totals) | set(usage_totals), key=str):
+        organization_id, subscription_id = key
+        invoice_total = invoice_totals.get(key)
+        usage_total = usage_totals.get(key)
+        warnings = []
+        if invoice_total is not None and usage_total is not None:
+            allowed = Decimal("0.01") * max(1, invoice_lines.get(subscription_id, 0))
+            difference = usage_total - invoice_total
+            if abs(difference) > allowed:
+                warnings.append(
+                    f"daily usage adds up to {usage_total:.2f}, the invoice to "
+                    f"{invoice_total:.2f}: {difference:+.2f}, more than rounding explains "
+                    f"(up to {allowed:.2f})"
+                )
+        elif invoice_total is None:
+            warnings.append("daily usage without invoice lines: the total is an estimate")
+        rows.append(
+            AzureMonth(
+                report=report,
+                organization_id=organization_id,
+                subscription_id=subscription_id,
+                invoice_total=invoice_total if invoice_total is not None else usage_total,
+                usage_total=usage_total,
+                by_azure_subscription=breakdown[key]["detail"],
+                by_meter_category=breakdown[key]["category"],
+                warnings=warnings,
+            )
+        )
+    AzureMonth.objects.bulk_create(rows)
+
+
+def import_billing(
+    files: list[tuple[Path, str]],
+    *,
+    month: dt.date | None = None,
+    actor: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    """Import `files` ((path, name shown to people) pairs) in one transaction."""
+    importer = Importer(month=month, actor=actor, progress=progress)
+    with transaction.atomic():
+        for path, name in files:
+            importer.add_file(Path(path), name)
+        importer.finish()
+    return importer.outcome
+
+
+BILLING_PLANS = {
+    "monthly": "monthly",
+    "annual": "annual",
+    "triennial": "triennial",
+    "onetime": "one_time",
+    "one_time": "one_time",
+}
+
+
+def import_microsoft_price_list(path: Path, name: str, *, actor: str = "") -> dict:
+    """Microsoft's licence price list: each (product, SKU, term, plan, market, currency,
+    start) row replaces the one imported before; all or nothing."""
+    rows = []
+    with read_any(path, file_name=name) as stream:
+        for row in stream:
+            if not isinstance(row, PriceListRow):
+                raise ImportValidationError(
+                    name, None, None, "this is not a price list: import it as a billing file"
+                )
+            rows.append(
+                MicrosoftPrice(
+                    product_id=row.product_id,
+                    sku_id=row.sku_id,
+                    term=row.term_duration,
+                    billing_frequency=BILLING_PLANS.get(row.billing_plan.lower(), ""),
+                    market=row.market,
+                    currency=row.currency,
+                    segment=row.segment,
+                    unit_price=row.unit_price,
+                    erp_price=row.erp_price,
+                    effective_start=row.effective_start_date,
+                    effective_end=row.effective_end_date,
+                )
+            )
+    if not rows:
+        raise ImportValidationError(name, None, None, "the price list has a header but no rows")
+    with transaction.atomic():
+        replaced = 0
+        for row in rows:
+            replaced += MicrosoftPrice.objects.filter(
+                product_id=row.product_id,
+                sku_id=row.sku_id,
+                term=row.term,
+                billing_frequency=row.billing_frequency,
+                market=row.market,
+                currency=row.currency,
+                effective_start=row.effective_start,
+            ).delete()[0]
+        MicrosoftPrice.objects.bulk_create(rows, batch_size=BATCH)
+        audit_record(
+            operation="Import Microsoft Price List",
+            object_type="MicrosoftPrice",
+            object_repr=name,
+            after={"rows": len(rows), "replaced": replaced},
+            actor_name=actor,
+        )
+    return {"rows": len(rows), "replaced": replaced}

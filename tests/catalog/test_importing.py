@@ -1,0 +1,388 @@
+"""Importing billing files into the database: all or nothing, once only, corrections replace.
+
+Files are written by tests/catalog/generator.py from the documented headers; expected
+figures are worked out by hand here.
+"""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from apps.audit.models import AuditEntry
+from apps.catalog.importers.errors import ImportValidationError
+from apps.catalog.importing import import_billing
+from apps.catalog.models import (
+    AzureMonth,
+    BillingFile,
+    BillingLine,
+    BillingReport,
+    Offer,
+    Organization,
+    Subscription,
+    SubscriptionMonth,
+)
+from tests.catalog.generator import recon_row, usage_row, write_recon_csv, write_usage_csv
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMER = "196e2273-9651-43a3-ba7e-7cbcd918fc40"
+SUBSCRIPTION = "284b0ff0-0e74-4f65-cb23-f8ad95867994"
+AZURE_PLAN = "9d7d1f3d-c8de-461c-db6d-91debd5129f0"
+SUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
+SUB_B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def march_rows(**extra) -> list[dict]:
+    """Microsoft's March 2022 example: 10 seats bought, then five seat changes."""
+    common = {
+        "CustomerId": CUSTOMER,
+        "CustomerName": "Contoso Ltd",
+        "CustomerDomainName": "contoso.onmicrosoft.com",
+        "SubscriptionId": SUBSCRIPTION,
+        "ProductName": "Microsoft 365 Business Standard",
+        "SkuName": "Microsoft 365 Business Standard",
+        "UnitPrice": "12",
+        "Currency": "EUR",
+        "PricingCurrency": "EUR",
+        "PCToBCExchangeRate": "1",
+        "ChargeStartDate": "3/5/2022",
+        "ChargeEndDate": "4/4/2022",
+        "SubscriptionStartDate": "3/5/2022",
+        "SubscriptionEndDate": "3/4/2023",
+        "BillingFrequency": "Monthly",
+        "TermAndBillingCycle": "One-Year commitment for monthly/yearly billing",
+        "InvoiceNumber": "G000000001",
+        **extra,
+    }
+    events = [
+        ("3/5/2022", "new", "12.00", "10", "120", 1),
+        ("3/7/2022", "addQuantity", "-11.23", "10", "-112.25", 2),
+        ("3/7/2022", "addQuantity", "11.23", "15", "168.38", 2),
+        ("3/10/2022", "addQuantity", "-10.06", "15", "-150.96", 3),
+        ("3/10/2022", "addQuantity", "10.06", "25", "251.61", 3),
+        ("3/12/2022", "removeQuantity", "-9.29", "25", "-232.25", 4),
+        ("3/12/2022", "removeQuantity", "9.29", "23", "213.67", 4),
+        ("3/14/2022", "removeQuantity", "-8.52", "23", "-195.87", 5),
+        ("3/14/2022", "removeQuantity", "8.52", "20", "170.32", 5),
+        ("3/25/2022", "addQuantity", "-4.26", "20", "-85.16", 6),
+        ("3/25/2022", "addQuantity", "4.26", "30", "127.74", 6),
+    ]
+    return [
+        recon_row(
+            **common,
+            OrderDate=day,
+            ChargeType=kind,
+            EffectiveUnitPrice=price,
+            BillableQuantity=quantity,
+            Quantity=quantity,
+            Subtotal=subtotal,
+            Total=subtotal,
+            ReferenceId=f"00000000-0000-4000-8000-{reference:012d}",
+        )
+        for day, kind, price, quantity, subtotal, reference in events
+    ]
+
+
+def counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Organization,
+            Offer,
+            Subscription,
+            BillingReport,
+            BillingFile,
+            BillingLine,
+            SubscriptionMonth,
+            AzureMonth,
+        )
+    }
+
+
+def test_march_2022_example_end_to_end(tmp_path):
+    path = tmp_path / "recon-2022-03.csv"
+    write_recon_csv(path, march_rows(), bom=True)
+    outcome = import_billing([(path, path.name)], actor="tester")
+
+    assert [(f.status, f.lines) for f in outcome.files] == [("imported", 11)]
+    assert (outcome.organizations_new, outcome.subscriptions_new, outcome.offers_new) == (1, 1, 1)
+    report = BillingReport.objects.get()
+    assert (report.month, report.currency) == (dt.date(2022, 3, 1), "EUR")
+    month = SubscriptionMonth.objects.get()
+    # 120 - 112.25 + 168.38 - 150.96 + 251.61 - 232.25 + 213.67 - 195.87 + 170.32 - 85.16
+    # + 127.74 = 275.23; largest and final 30 seats; 12.00 a month from the `new` row.
+    assert month.total_cost == D("275.23")
+    assert (month.largest_quantity, month.end_quantity) == (D("30"), D("30"))
+    assert month.unit_cost == D("12.00")
+    assert month.record_type == "license_based"
+    subscription = Subscription.objects.get()
+    assert subscription.quantity == D("30")
+    assert subscription.organization.name == "Contoso Ltd"
+    assert subscription.offer.billing_frequency == "monthly"
+    assert subscription.offer.term == "P1Y"
+    assert outcome.totals_by_record_type == {"license_based": "275.23"}
+    assert AuditEntry.objects.filter(operation="Import Billing File").count() == 1
+
+
+def test_the_same_file_twice_changes_nothing(tmp_path):
+    path = tmp_path / "recon.csv"
+    write_recon_csv(path, march_rows())
+    import_billing([(path, path.name)])
+    before = counts()
+    again = import_billing([(path, "renamed copy.csv")])
+    assert again.files[0].status == "already imported"
+    assert "already imported on" in again.files[0].note
+    assert not again.changed_anything
+    assert counts() == before
+
+
+def test_a_corrected_file_replaces_the_earlier_one(tmp_path):
+    first = tmp_path / "recon.csv"
+    write_recon_csv(first, march_rows())
+    import_billing([(first, first.name)])
+    corrected_rows = march_rows()[:1]  # Microsoft re-issued the month with only the purchase
+    corrected = tmp_path / "recon-corrected.csv"
+    write_recon_csv(corrected, corrected_rows)
+    outcome = import_billing([(corrected, corrected.name)])
+    assert outcome.files[0].replaced == ["recon.csv"]
+    assert BillingFile.objects.get().name == "recon-corrected.csv"
+    assert BillingLine.objects.count() == 1
+    assert SubscriptionMonth.objects.get().total_cost == D("120")
+    assert AuditEntry.objects.filter(operation="Replace Billing File").count() == 1
+
+
+def test_a_bad_line_changes_nothing_and_names_file_line_and_column(tmp_path):
+    good = tmp_path / "good.csv"
+    write_recon_csv(good, march_rows())
+    rows = march_rows()
+    rows[4]["OrderDate"] = "13/45/2022"
+    bad = tmp_path / "bad.csv"
+    write_recon_csv(bad, rows)
+    before = counts()
+    with pytest.raises(ImportValidationError) as problem:
+        import_billing([(good, good.name), (bad, bad.name)])
+    message = str(problem.value)
+    assert message.startswith("bad.csv, line 6, column OrderDate")
+    assert counts() == before
+
+
+def test_a_line_of_another_month_is_refused(tmp_path):
+    rows = march_rows()
+    rows[3]["OrderDate"] = "4/2/2022"
+    path = tmp_path / "recon.csv"
+    write_recon_csv(path, rows)
+    before = counts()
+    with pytest.raises(ImportValidationError) as problem:
+        import_billing([(path, path.name)])
+    assert "line 5" in str(problem.value)
+    assert "March 2022" in str(problem.value)
+    assert counts() == before
+
+
+def test_the_month_can_be_given_and_must_match(tmp_path):
+    path = tmp_path / "recon.csv"
+    write_recon_csv(path, march_rows())
+    before = counts()
+    with pytest.raises(ImportValidationError):
+        import_billing([(path, path.name)], month=dt.date(2022, 4, 1))
+    assert counts() == before
+    import_billing([(path, path.name)], month=dt.date(2022, 3, 1))
+    assert BillingReport.objects.get().month == dt.date(2022, 3, 1)
+
+
+def test_azure_plan_invoice_total_with_usage_breakdown(tmp_path):
+    invoice = tmp_path / "recon-azure.csv"
+    azure = {
+        "CustomerId": CUSTOMER,
+        "CustomerName": "Contoso Ltd",
+        "SubscriptionId": AZURE_PLAN,
+        "SubscriptionDescription": "Azure plan",
+        "ProductName": "Virtual Machines Dv3 Series",
+        "SkuName": "D2 v3",
+        "PublisherName": "Microsoft",
+        "ChargeType": "usage",
+        "OrderDate": "11/30/2025",
+        "ChargeStartDate": "11/1/2025",
+        "ChargeEndDate": "11/30/2025",
+        "BillingFrequency": "",
+        "TermAndBillingCycle": "",
+        "SubscriptionStartDate": "",
+        "SubscriptionEndDate": "",
+        "UnitPrice": "0.08",
+        "Currency": "USD",
+        "PricingCurrency": "USD",
+        "PCToBCExchangeRate": "1",
+        "InvoiceNumber": "G127575010",
+        "MeterDescription": "D2 v3",
+    }
+    # Two meters; Subtotal = ROUNDDOWN(EUP x quantity, 2): 0.068 x 48 = 3.264 -> 3.26 and
+    # 0.05 x 10.5 = 0.525 -> 0.52; invoice total 3.78.
+    write_recon_csv(
+        invoice,
+        [
+            recon_row(
+                **azure,
+                EffectiveUnitPrice="0.068",
+                BillableQuantity="48",
+                Quantity="48",
+                Subtotal="3.26",
+                Total="3.26",
+            ),
+            recon_row(
+                **{**azure, "MeterDescription": "LRS Data Stored"},
+                EffectiveUnitPrice="0.05",
+                BillableQuantity="10.5",
+                Quantity="10.5",
+                Subtotal="0.52",
+                Total="0.52",
+            ),
+        ],
+    )
+    usage = tmp_path / "usage.csv"
+    base = {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN, "InvoiceNumber": "G127575010"}
+    write_usage_csv(
+        usage,
+        [
+            usage_row(
+                **base,
+                UsageDate="11/3/2025",
+                Quantity="24",
+                EffectiveUnitPrice="0.068",
+                BillingPreTaxTotal="1.632",
+                MeterCategory="Virtual Machines",
+                EntitlementId=SUB_A,
+            ),
+            usage_row(
+                **base,
+                UsageDate="11/4/2025",
+                Quantity="24",
+                EffectiveUnitPrice="0.068",
+                BillingPreTaxTotal="1.632",
+                MeterCategory="Virtual Machines",
+                EntitlementId=SUB_B,
+            ),
+            usage_row(
+                **base,
+                UsageDate="11/4/2025",
+                Quantity="10.5",
+                EffectiveUnitPrice="0.05",
+                BillingPreTaxTotal="0.525",
+                MeterCategory="Storage",
+                EntitlementId=SUB_A,
+            ),
+        ],
+    )
+    outcome = import_billing([(invoice, invoice.name), (usage, usage.name)])
+    assert [f.status for f in outcome.files] == ["imported", "imported"]
+    azure_month = AzureMonth.objects.get()
+    assert azure_month.invoice_total == D("3.78")  # 3.26 + 0.52
+    assert azure_month.usage_total == D("3.789")  # 1.632 + 1.632 + 0.525
+    assert azure_month.by_azure_subscription == {SUB_A: "2.157", SUB_B: "1.632"}
+    assert azure_month.by_meter_category == {"Storage": "0.525", "Virtual Machines": "3.264"}
+    # 3.789 - 3.78 = 0.009: within two invoice lines' rounding (0.02): no warning.
+    assert azure_month.warnings == []
+    assert Subscription.objects.get(subscription_id=AZURE_PLAN).record_type == "azure_plan"
+
+
+def test_annual_plan_is_carried_into_the_next_month(tmp_path):
+    annual = {
+        "CustomerId": CUSTOMER,
+        "SubscriptionId": SUBSCRIPTION,
+        "ChargeType": "new",
+        "OrderDate": "1/10/2026",
+        "ChargeStartDate": "1/10/2026",
+        "ChargeEndDate": "1/9/2027",
+        "SubscriptionStartDate": "1/10/2026",
+        "SubscriptionEndDate": "1/9/2027",
+        "BillingFrequency": "Annual",
+        "TermAndBillingCycle": "One-Year commitment for monthly/yearly billing",
+        "UnitPrice": "144",
+        "EffectiveUnitPrice": "144",
+        "BillableQuantity": "5",
+        "Quantity": "5",
+        "Subtotal": "720",
+        "Total": "720",
+        "Currency": "USD",
+        "PricingCurrency": "USD",
+        "PCToBCExchangeRate": "1",
+        "InvoiceNumber": "G1",
+    }
+    january = tmp_path / "jan.csv"
+    write_recon_csv(january, [recon_row(**annual)])
+    import_billing([(january, january.name)])
+    # February: another customer's line only; the annual plan has no line this month.
+    february = tmp_path / "feb.csv"
+    write_recon_csv(
+        february,
+        [
+            recon_row(
+                CustomerId="0e195b37-4574-4539-bc42-0e539b9684c0",
+                SubscriptionId="11111111-2222-3333-4444-555555555555",
+                OrderDate="2/1/2026",
+                ChargeStartDate="2/1/2026",
+                ChargeEndDate="2/28/2026",
+                Currency="USD",
+                InvoiceNumber="G2",
+            )
+        ],
+    )
+    import_billing([(february, february.name)])
+    carried = SubscriptionMonth.objects.get(
+        report__month=dt.date(2026, 2, 1), subscription__subscription_id=SUBSCRIPTION
+    )
+    assert carried.carried_forward
+    assert carried.unit_cost == D("12.0000")  # 720 / 5 seats / 12 months
+    assert carried.end_quantity == D("5")
+    assert carried.total_cost == D("0")
+
+
+def test_the_cli_imports_and_fails_with_a_non_zero_status(tmp_path):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "recon.csv"
+    write_recon_csv(path, march_rows())
+    out = io.StringIO()
+    call_command("import_billing", str(path), "--month", "2022-03", stdout=out)
+    assert "recon.csv: imported, 11 lines" in out.getvalue()
+    assert "license_based: 275.23" in out.getvalue()
+    out = io.StringIO()
+    call_command("import_billing", str(path), stdout=out)
+    assert "already imported on" in out.getvalue()
+    assert "Nothing changed." in out.getvalue()
+
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    before = counts()
+    with pytest.raises(CommandError, match=r"Nothing was imported\. empty\.csv"):
+        call_command("import_billing", str(bad))
+    assert counts() == before
+    assert AuditEntry.objects.filter(operation="Import Billing File", status="failed").exists()
+    with pytest.raises(CommandError, match="--month must look like 2026-03"):
+        call_command("import_billing", str(path), "--month", "March")
+
+
+def test_microsoft_price_list_import_replaces_same_rows(tmp_path):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from apps.catalog.models import MicrosoftPrice
+    from tests.catalog.generator import pricelist_row, write_pricelist_csv
+
+    path = tmp_path / "prices.csv"
+    write_pricelist_csv(path, [pricelist_row()])
+    out = io.StringIO()
+    call_command("import_pricelist", str(path), stdout=out)
+    assert "1 prices imported (0 replaced)" in out.getvalue()
+    price = MicrosoftPrice.objects.get()
+    assert price.erp_price is not None
+    call_command("import_pricelist", str(path), stdout=out)
+    assert MicrosoftPrice.objects.count() == 1
+    billing = tmp_path / "recon.csv"
+    write_recon_csv(billing, march_rows())
+    with pytest.raises(CommandError, match="this is not a price list"):
+        call_command("import_pricelist", str(billing))
+    assert MicrosoftPrice.objects.count() == 1

@@ -1,0 +1,1260 @@
+"""Monthly roll-up per subscription and per customer's Azure plan (PARTNER_CENTER.md §4-§6).
+
+Every expected figure is worked out by hand in the test, from Microsoft's worked examples
+(samples/partner-center/common-billing-scenarios-onetime-recurring.nce-example-lines.csv,
+"example N" below) where there is one. Product and availability ids are illustrative.
+"""
+
+import datetime as dt
+import itertools
+from dataclasses import fields, replace
+from decimal import Decimal
+
+from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.rollup import (
+    AzureMonth,
+    SubscriptionMonth,
+    UnitCostSource,
+    roll_up_azure,
+    roll_up_subscriptions,
+    rounding_allowance,
+)
+from apps.core.choices import RecordType
+
+D = Decimal
+_lines = itertools.count(2)
+_DECIMALS = {f.name for f in fields(ReconLine) if "Decimal" in str(f.type)}
+_DATES = {f.name for f in fields(ReconLine) if "date" in str(f.type)}
+
+BUSINESS_STANDARD = {
+    "product_id": "CFQ7TTC0LDPB",
+    "sku_id": "0001",
+    "availability_id": "CFQ7TTC0K5BV",
+    "product_name": "Microsoft 365 Business Standard",
+    "sku_name": "Microsoft 365 Business Standard",
+}
+OFFICE_E1 = {
+    "product_id": "CFQ7TTC0LF8Q",
+    "sku_id": "0001",
+    "availability_id": "CFQ7TTC0K5DM",
+    "product_name": "Office 365 E1",
+    "sku_name": "Office 365 E1",
+}
+
+BASE = ReconLine(
+    source_line=2,
+    partner_id="partner",
+    customer_id="cust-1",
+    customer_name="Contoso",
+    customer_domain_name="contoso.onmicrosoft.com",
+    customer_country="DE",
+    invoice_number="G000000001",
+    mpn_id="1234567",
+    tier2_mpn_id="",
+    order_id="order",
+    order_date=dt.date(2022, 3, 5),
+    **BUSINESS_STANDARD,
+    charge_type="new",
+    unit_price=D("12"),
+    quantity=D("10"),
+    subtotal=D("120"),
+    tax_total=None,
+    total=None,
+    currency="EUR",
+    price_adjustment_description="",
+    publisher_name="Microsoft Corporation",
+    publisher_id="",
+    subscription_description="",
+    subscription_id="sub-1",
+    charge_start_date=dt.date(2022, 3, 5),
+    charge_end_date=dt.date(2022, 4, 4),
+    term_and_billing_cycle="One-Month commitment for monthly billing",
+    effective_unit_price=D("12"),
+    unit_type="",
+    alternate_id="",
+    billable_quantity=D("10"),
+    billing_frequency="Monthly",
+    pricing_currency="EUR",
+    pc_to_bc_exchange_rate=D("1"),
+    pc_to_bc_exchange_rate_date=None,
+    meter_description="",
+    reservation_order_id="",
+    credit_reason_code="",
+    subscription_start_date=dt.date(2022, 3, 5),
+    subscription_end_date=dt.date(2022, 4, 4),
+    reference_id="",
+    product_qualifiers=(),
+    promotion_id="",
+    product_category="",
+)
+
+
+def recon(**overrides) -> ReconLine:
+    """An invoice reconciliation line: a monthly Business Standard licence unless told
+    otherwise; strings become Decimal or date where the field is one."""
+    for name, value in overrides.items():
+        if isinstance(value, str | int) and name in _DECIMALS:
+            overrides[name] = D(value)
+        elif isinstance(value, str) and name in _DATES:
+            overrides[name] = dt.date.fromisoformat(value)
+    return replace(BASE, source_line=next(_lines), **overrides)
+
+
+def row(order, charge_type, eup, qty, subtotal, *, start=None, ref="", **overrides) -> ReconLine:
+    """One billing event row: OrderDate (also the charge start unless given), ChargeType,
+    EffectiveUnitPrice, BillableQuantity, Subtotal."""
+    return recon(
+        order_date=order,
+        charge_start_date=start or order,
+        charge_type=charge_type,
+        effective_unit_price=eup,
+        billable_quantity=qty,
+        quantity=qty,
+        subtotal=subtotal,
+        reference_id=ref,
+        **overrides,
+    )
+
+
+def only(months: list[SubscriptionMonth]) -> SubscriptionMonth:
+    assert len(months) == 1, months
+    return months[0]
+
+
+def by_subscription(months: list[SubscriptionMonth]) -> dict[str, SubscriptionMonth]:
+    return {m.subscription_id: m for m in months}
+
+
+MARCH_2022 = dt.date(2022, 3, 1)
+JUNE_2021 = dt.date(2021, 6, 1)
+
+
+# Microsoft's March 2022 example (example 11) -------------------------------------------
+
+
+MARCH_SUB = "284b0ff0-0e74-4f65-cb23-f8ad95867994"
+
+
+def march_2022_lines() -> list[ReconLine]:
+    common = {
+        "subscription_id": MARCH_SUB,
+        "charge_end_date": "2022-04-04",
+        "unit_price": "12",
+    }
+    return [
+        row("2022-03-05", "new", "12.00", 10, "120", ref="7d71c595", **common),
+        row("2022-03-07", "addQuantity", "-11.23", 10, "-112.25", ref="12d33e18", **common),
+        row("2022-03-07", "addQuantity", "11.23", 15, "168.38", ref="12d33e18", **common),
+        row("2022-03-10", "addQuantity", "-10.06", 15, "-150.96", ref="dc2a0a41", **common),
+        row("2022-03-10", "addQuantity", "10.06", 25, "251.61", ref="dc2a0a41", **common),
+        row("2022-03-12", "removeQuantity", "-9.29", 25, "-232.25", ref="2f8965ff", **common),
+        row("2022-03-12", "removeQuantity", "9.29", 23, "213.67", ref="2f8965ff", **common),
+        row("2022-03-14", "removeQuantity", "-8.52", 23, "-195.87", ref="73b3dc36", **common),
+        row("2022-03-14", "removeQuantity", "8.52", 20, "170.32", ref="73b3dc36", **common),
+        row("2022-03-25", "addQuantity", "-4.26", 20, "-85.16", ref="6759acd5", **common),
+        row("2022-03-25", "addQuantity", "4.26", 30, "127.74", ref="6759acd5", **common),
+    ]
+
+
+def test_month_with_many_changes_microsofts_march_2022_example():
+    month = only(roll_up_subscriptions(march_2022_lines(), month=MARCH_2022))
+
+    # Seats: new 10; Mar 7 +15-10 = 15; Mar 10 +25-15 = 25; Mar 12 +23-25 = 23;
+    # Mar 14 +20-23 = 20; Mar 25 +30-20 = 30. Largest of the charge rows: 30; final: 30.
+    assert month.largest_quantity == D("30")
+    assert month.end_quantity == D("30")
+    # 120 - 112.25 + 168.38 - 150.96 + 251.61 - 232.25 + 213.67 - 195.87 + 170.32
+    #     - 85.16 + 127.74 = 275.23
+    assert month.total_cost == D("275.23")
+    # The `new` row: 120 / 10 seats / 1 month (Mar 5 .. Apr 4) = 12.00
+    assert month.unit_cost_month == D("12.00")
+    assert month.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert (month.charge_start, month.charge_end) == (dt.date(2022, 3, 5), dt.date(2022, 4, 4))
+    assert month.record_type == RecordType.LICENSE_BASED
+    assert month.offer_key == ("CFQ7TTC0LDPB", "0001", "CFQ7TTC0K5BV")
+    assert month.month == MARCH_2022
+    assert month.currency == "EUR"
+    assert month.billing_frequency == "monthly"
+    assert month.term_months == 1
+    assert month.term_end == dt.date(2022, 4, 4)
+    assert not month.cancelled
+    assert not month.carried_forward
+    assert month.warnings == []
+
+
+def test_row_order_does_not_matter():
+    lines = march_2022_lines()
+    shuffled = lines[5:] + lines[:5][::-1]
+
+    assert roll_up_subscriptions(shuffled, month=MARCH_2022) == roll_up_subscriptions(
+        lines, month=MARCH_2022
+    )
+
+
+def test_month_given_as_any_day_is_the_first():
+    month = only(roll_up_subscriptions(march_2022_lines(), month=dt.date(2022, 3, 17)))
+
+    assert month.month == MARCH_2022
+
+
+# Seat changes on one day (examples 9 and 10) -------------------------------------------
+
+
+def seat_changes_on_one_day() -> list[ReconLine]:
+    common = {
+        "charge_end_date": "2021-07-17",
+        "unit_price": "10.08",
+        "subscription_start_date": "2021-06-18",
+        "subscription_end_date": "2021-07-17",
+    }
+    return [
+        row("2021-06-18", "new", "10.08", 10, "100.80", ref="a", **common),
+        row("2021-06-20", "addQuantity", "-9.408", 10, "-94.08", ref="b", **common),
+        row("2021-06-20", "addQuantity", "9.408", 12, "112.89", ref="b", **common),
+        row("2021-06-20", "removeQuantity", "-9.408", 12, "-112.89", ref="c", **common),
+        row("2021-06-20", "removeQuantity", "9.408", 8, "75.26", ref="c", **common),
+    ]
+
+
+def test_seat_changes_on_one_day():
+    month = only(roll_up_subscriptions(seat_changes_on_one_day(), month=JUNE_2021))
+
+    # Microsoft's same-day rule for Jun 20: Σ charge rows (12 + 8) - Σ refund rows (10 + 12)
+    # = -2 on top of the 10 bought on Jun 18: 8 seats.
+    assert month.end_quantity == D("8")
+    assert month.largest_quantity == D("12")
+    # 100.80 - 94.08 + 112.89 - 112.89 + 75.26 = 81.98
+    assert month.total_cost == D("81.98")
+    # 100.80 / 10 / 1 month (Jun 18 .. Jul 17) = 10.08
+    assert month.unit_cost_month == D("10.08")
+    assert month.warnings == []
+
+
+def test_same_day_pairs_in_reverse_order_give_the_same_count():
+    # The removeQuantity pair listed before the addQuantity pair it follows.
+    lines = seat_changes_on_one_day()
+    reordered = [lines[0], lines[3], lines[4], lines[1], lines[2]]
+
+    month = only(roll_up_subscriptions(reordered, month=JUNE_2021))
+
+    assert (month.largest_quantity, month.end_quantity) == (D("12"), D("8"))
+
+
+def test_same_day_pairs_without_a_known_starting_count():
+    # Only Jun 20's two pairs, no earlier line and no previous month. The refund of 10 is
+    # the one refunded count that no charge row of the day created: the day starts at 10,
+    # and 10 + (12 + 8) - (10 + 12) = 8.
+    month = only(roll_up_subscriptions(seat_changes_on_one_day()[1:], month=JUNE_2021))
+
+    assert month.end_quantity == D("8")
+    assert month.largest_quantity == D("12")
+    # -94.08 + 112.89 - 112.89 + 75.26 = -18.82
+    assert month.total_cost == D("-18.82")
+    # No full-cycle row and no earlier rate: ROUNDDOWN(UnitPrice 10.08 × rate 1, 2) / 1.
+    assert month.unit_cost_month == D("10.08")
+    assert month.unit_cost_source == UnitCostSource.ESTIMATED
+    assert any("estimated from UnitPrice" in w for w in month.warnings)
+
+
+def test_seat_change_in_a_month_without_a_cycle_line_uses_the_previous_month():
+    # Annual billing: February had the yearly charge (120 / 10 seats / 12 = 1.00 a month);
+    # March has only an addQuantity pair 10 -> 15, prorated for the rest of the year.
+    annual = {
+        "billing_frequency": "Annual",
+        "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
+        "subscription_start_date": "2022-02-01",
+        "subscription_end_date": "2023-01-31",
+        "charge_end_date": "2023-01-31",
+    }
+    february = only(
+        roll_up_subscriptions(
+            [row("2022-02-01", "new", "12", 10, "120.00", **annual)], month=dt.date(2022, 2, 1)
+        )
+    )
+    assert february.unit_cost_month == D("1.0000")  # 120 / 10 / 12
+
+    march = only(
+        roll_up_subscriptions(
+            [
+                row("2022-03-10", "addQuantity", "-10.32", 10, "-103.20", ref="p", **annual),
+                row("2022-03-10", "addQuantity", "10.32", 15, "154.80", ref="p", **annual),
+            ],
+            month=MARCH_2022,
+            previous={"sub-1": february},
+        )
+    )
+
+    assert march.end_quantity == D("15")  # 10 + 15 - 10
+    assert march.largest_quantity == D("15")
+    assert march.total_cost == D("51.60")  # -103.20 + 154.80
+    assert march.unit_cost_month == D("1.0000")
+    assert march.unit_cost_source == UnitCostSource.CARRIED
+    assert march.billing_frequency == "annual"
+
+
+# Cancellation within 7 days (example 12) ------------------------------------------------
+
+
+def test_cancellation_within_seven_days():
+    common = {"charge_end_date": "2021-08-14", "unit_price": "10.08"}
+    lines = [
+        row("2021-07-15", "new", "10.08", 10, "100.80", ref="n", **common),
+        row("2021-07-17", "cancelImmediate", "-9.42", 10, "-94.20", ref="x", **common),
+    ]
+
+    july = only(roll_up_subscriptions(lines, month=dt.date(2021, 7, 1)))
+
+    assert july.cancelled
+    assert july.end_quantity == D("0")  # 10 - 10
+    assert july.largest_quantity == D("10")
+    assert july.total_cost == D("6.60")  # 100.80 - 94.20
+    assert july.unit_cost_month == D("10.08")  # 100.80 / 10 / 1
+    assert july.warnings == []
+    # A cancelled subscription is not carried into the next month.
+    assert roll_up_subscriptions([], month=dt.date(2021, 8, 1), previous={"sub-1": july}) == []
+
+
+# Upgrades by convert (examples 13 and 14) -----------------------------------------------
+
+
+def test_full_upgrade_by_convert_in_the_same_subscription():
+    common = {"charge_end_date": "2021-07-17", "subscription_id": "284b0ff0"}
+    lines = [
+        row("2021-06-18", "new", "10.08", 300, "3024", unit_price="10.08", **common),
+        row(
+            "2021-06-25",
+            "convert",
+            "-7.72",
+            300,
+            "-2316",
+            ref="12d33e18",
+            unit_price="10.08",
+            **common,
+        ),
+        row(
+            "2021-06-25",
+            "convert",
+            "4.92",
+            300,
+            "1476",
+            ref="12d33e18",
+            unit_price="6.43",
+            **OFFICE_E1,
+            **common,
+        ),
+    ]
+
+    month = only(roll_up_subscriptions(lines, month=JUNE_2021))
+
+    assert month.total_cost == D("2184.00")  # 3024 - 2316 + 1476
+    assert month.largest_quantity == D("300")
+    assert month.end_quantity == D("300")  # 300 - 300 + 300
+    # The subscription ends the month on the upgrade target.
+    assert month.offer_key == ("CFQ7TTC0LF8Q", "0001", "CFQ7TTC0K5DM")
+    assert month.product_name == "Office 365 E1"
+    # E1 has no full-cycle row (the convert covers Jun 25 .. Jul 17 only), so:
+    # ROUNDDOWN(UnitPrice 6.43 × 1, 2) / 1 month = 6.43, flagged as an estimate.
+    assert month.unit_cost_month == D("6.43")
+    assert month.unit_cost_source == UnitCostSource.ESTIMATED
+    assert any("more than one product" in w for w in month.warnings)
+    assert any("part of a cycle" in w for w in month.warnings)
+
+
+def test_partial_upgrade_by_convert_into_a_new_subscription():
+    common = {"charge_end_date": "2021-07-17"}
+    lines = [
+        row("2021-06-18", "new", "10.08", 300, "3024", subscription_id="base", **common),
+        row(
+            "2021-06-25",
+            "convert",
+            "-7.72",
+            100,
+            "-772",
+            ref="12d33e18",
+            subscription_id="base",
+            **common,
+        ),
+        row(
+            "2021-06-25",
+            "convert",
+            "4.92",
+            100,
+            "492",
+            ref="12d33e18",
+            subscription_id="target",
+            unit_price="6.43",
+            **OFFICE_E1,
+            **common,
+        ),
+    ]
+
+    months = by_subscription(roll_up_subscriptions(lines, month=JUNE_2021))
+
+    base, target = months["base"], months["target"]
+    assert base.total_cost == D("2252.00")  # 3024 - 772
+    assert base.largest_quantity == D("300")
+    assert base.end_quantity == D("200")  # 300 - 100 moved out
+    assert base.unit_cost_month == D("10.08")  # 3024 / 300 / 1
+    assert target.total_cost == D("492.00")
+    assert (target.largest_quantity, target.end_quantity) == (D("100"), D("100"))  # 0 + 100
+    assert target.unit_cost_month == D("6.43")  # ROUNDDOWN(6.43 × 1, 2) / 1
+    assert target.unit_cost_source == UnitCostSource.ESTIMATED
+
+
+# Trial conversion (example 15) ----------------------------------------------------------
+
+
+def test_trial_conversion():
+    trial = {"product_qualifiers": ("Trial",), "unit_price": "0"}
+    common = {"charge_end_date": "2021-07-24", "subscription_id": "trial-sub"}
+    lines = [
+        row("2021-06-25", "new", "0", 25, "0", **trial, **common),
+        row("2021-06-25", "convert", "0", 25, "0", ref="t", **trial, **common),
+        row("2021-06-25", "convert", "52.61", 25, "1315.25", ref="t", unit_price="52.61", **common),
+        # A trial that is still a trial: nothing to roll up.
+        row("2021-06-25", "new", "0", 25, "0", subscription_id="still-trial", **trial),
+    ]
+
+    month = only(roll_up_subscriptions(lines, month=JUNE_2021))
+
+    assert month.subscription_id == "trial-sub"
+    assert month.total_cost == D("1315.25")
+    assert (month.largest_quantity, month.end_quantity) == (D("25"), D("25"))
+    # The paid convert row charges a whole first cycle (Jun 25 .. Jul 24):
+    # 1315.25 / 25 / 1 = 52.61
+    assert month.unit_cost_month == D("52.61")
+    assert month.unit_cost_source == UnitCostSource.FULL_CYCLE
+
+
+# Billing-plan changes (examples 16 and 17), carry-forward --------------------------------
+
+TERM_2021 = {
+    "subscription_start_date": "2021-09-20",
+    "subscription_end_date": "2022-09-19",
+    "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
+    "subscription_id": "plan-change",
+}
+
+
+def test_billing_plan_change_monthly_to_annual_then_carried_two_months():
+    september = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2021-09-20",
+                    "new",
+                    "20",
+                    10,
+                    "200",
+                    charge_end_date="2021-10-19",
+                    unit_price="20",
+                    **TERM_2021,
+                )
+            ],
+            month=dt.date(2021, 9, 1),
+        )
+    )
+    assert september.unit_cost_month == D("20.00")  # 200 / 10 / 1
+    assert september.billing_frequency == "monthly"
+
+    october = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2021-10-20",
+                    "changeBillingPlan",
+                    "229.16",
+                    10,
+                    "2291.60",
+                    charge_end_date="2022-09-19",
+                    unit_price="250",
+                    billing_frequency="Annual",
+                    **TERM_2021,
+                )
+            ],
+            month=dt.date(2021, 10, 1),
+            previous={"plan-change": september},
+        )
+    )
+    # Oct 20, 2021 .. Sep 19, 2022 is 11 months: 2291.60 / 10 / 11 = 20.83272.. -> 20.8327
+    assert october.unit_cost_month == D("20.8327")
+    assert october.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert october.billing_frequency == "annual"
+    assert october.total_cost == D("2291.60")
+    assert (october.largest_quantity, october.end_quantity) == (D("10"), D("10"))
+    assert october.term_end == dt.date(2022, 9, 19)
+    assert october.term_months == 12
+    assert october.warnings == []
+
+    november = only(
+        roll_up_subscriptions([], month=dt.date(2021, 11, 1), previous={"plan-change": october})
+    )
+    december = only(
+        roll_up_subscriptions([], month=dt.date(2021, 12, 1), previous={"plan-change": november})
+    )
+    for carried, first_day in ((november, dt.date(2021, 11, 1)), (december, dt.date(2021, 12, 1))):
+        assert carried.month == first_day
+        assert carried.carried_forward
+        assert carried.unit_cost_month == D("20.8327")
+        assert carried.unit_cost_source == UnitCostSource.CARRIED
+        assert (carried.largest_quantity, carried.end_quantity) == (D("10"), D("10"))
+        assert carried.total_cost == D("0")
+        assert carried.billing_frequency == "annual"
+        assert carried.offer_key == october.offer_key
+        assert (carried.charge_start, carried.charge_end) == (
+            dt.date(2021, 10, 20),
+            dt.date(2022, 9, 19),
+        )
+        assert carried.warnings == []
+
+
+def test_billing_plan_change_annual_to_monthly():
+    september_2021 = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2021-09-20",
+                    "new",
+                    "250",
+                    10,
+                    "2500",
+                    charge_end_date="2022-09-19",
+                    unit_price="250",
+                    billing_frequency="Annual",
+                    **TERM_2021,
+                )
+            ],
+            month=dt.date(2021, 9, 1),
+        )
+    )
+    assert september_2021.unit_cost_month == D("20.8333")  # 2500 / 10 / 12 = 20.8333..
+
+    august_2022 = only(
+        roll_up_subscriptions(
+            [], month=dt.date(2022, 8, 1), previous={"plan-change": september_2021}
+        )
+    )
+    september_2022 = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2022-09-20",
+                    "changeBillingPlan",
+                    "20",
+                    10,
+                    "200",
+                    charge_end_date="2022-10-19",
+                    unit_price="20",
+                    **{
+                        **TERM_2021,
+                        "subscription_start_date": "2022-09-20",
+                        "subscription_end_date": "2023-09-19",
+                    },
+                )
+            ],
+            month=dt.date(2022, 9, 1),
+            previous={"plan-change": august_2022},
+        )
+    )
+
+    assert september_2022.unit_cost_month == D("20.00")  # 200 / 10 / 1
+    assert september_2022.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert september_2022.billing_frequency == "monthly"
+    assert september_2022.term_end == dt.date(2023, 9, 19)
+
+
+# Purchase on the last day of a month (example 6) ----------------------------------------
+
+
+def test_purchase_on_the_last_day_of_a_month():
+    annual_term = {
+        "subscription_start_date": "2021-01-31",
+        "subscription_end_date": "2022-01-30",
+        "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
+        "unit_price": "10.08",
+    }
+    january = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2021-01-31",
+                    "new",
+                    "10.08",
+                    10,
+                    "100.80",
+                    charge_end_date="2021-02-27",
+                    **annual_term,
+                )
+            ],
+            month=dt.date(2021, 1, 1),
+        )
+    )
+    # Jan 31 .. Feb 27 is only 28 days but one whole charge cycle: 100.80 / 10 / 1.
+    assert january.unit_cost_month == D("10.08")
+    assert january.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert (january.charge_start, january.charge_end) == (
+        dt.date(2021, 1, 31),
+        dt.date(2021, 2, 27),
+    )
+    assert january.term_end == dt.date(2022, 1, 30)
+    assert january.term_months == 12
+
+    february = only(
+        roll_up_subscriptions(
+            [
+                row(
+                    "2021-02-28",
+                    "cycleCharge",
+                    "10.08",
+                    10,
+                    "100.80",
+                    charge_end_date="2021-03-30",
+                    **annual_term,
+                )
+            ],
+            month=dt.date(2021, 2, 1),
+            previous={"sub-1": january},
+        )
+    )
+    # Feb 28 .. Mar 30 (31 days, the cycle follows the 31st) is again one cycle.
+    assert february.unit_cost_month == D("10.08")
+    assert february.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert february.end_quantity == D("10")
+    assert february.total_cost == D("100.80")
+
+
+def test_coterminous_first_cycle_is_not_a_monthly_rate():
+    # Example 20: bought Jan 25, 2022, aligned to end Feb 20 (27 of January's 31 days),
+    # EffectiveUnitPrice 15.42 of UnitPrice 16.
+    line = row(
+        "2022-01-25",
+        "new",
+        "15.42",
+        1,
+        "15.42",
+        charge_end_date="2022-02-20",
+        unit_price="16",
+        subscription_start_date="2022-01-25",
+        subscription_end_date="2022-07-20",
+        term_and_billing_cycle="One-Year commitment for monthly/yearly billing",
+    )
+
+    month = only(roll_up_subscriptions([line], month=dt.date(2022, 1, 1)))
+
+    # ROUNDDOWN(16 × 1, 2) / 1 month = 16.00, an estimate; the 15.42 row is not used.
+    assert month.unit_cost_month == D("16.00")
+    assert month.unit_cost_source == UnitCostSource.ESTIMATED
+    assert month.total_cost == D("15.42")
+    assert month.term_months == 12  # the term is not whole months: read from the text
+
+
+# Reservation, Marketplace, perpetual licence --------------------------------------------
+
+APRIL_2024 = dt.date(2024, 4, 1)
+MARCH_2024 = dt.date(2024, 3, 1)
+
+
+def reservation_line() -> ReconLine:
+    # A three-year reservation paid up front, priced in USD, billed in EUR at 0.9.
+    return row(
+        "2024-03-15",
+        "new",
+        "3000",
+        2,
+        "5400.00",  # ROUNDDOWN(3000 × 0.9, 2) = 2700.00 per unit, × 2
+        subscription_id="reservation",
+        product_id="DZH318Z0BQ3Q",
+        sku_id="0006",
+        availability_id="DZH318Z0BQ3R",
+        product_name="Reserved VM Instance, Standard_D2s_v3, West Europe",
+        sku_name="Standard_D2s_v3",
+        term_and_billing_cycle="Reservation, Three-Year commitment",
+        unit_price="3000",
+        pricing_currency="USD",
+        pc_to_bc_exchange_rate="0.9",
+        billing_frequency="",
+        charge_end_date="2027-03-14",
+        subscription_start_date="2024-03-15",
+        subscription_end_date="2027-03-14",
+    )
+
+
+def test_reservation():
+    march = only(roll_up_subscriptions([reservation_line()], month=MARCH_2024))
+
+    assert march.record_type == RecordType.AZURE_RESERVATION
+    assert march.billing_frequency == "one_time"
+    assert march.term_months == 36
+    # 5400.00 / 2 / 36 months (Mar 15, 2024 .. Mar 14, 2027) = 75.00 a month per unit
+    assert march.unit_cost_month == D("75.00")
+    assert march.total_cost == D("5400.00")
+    assert (march.largest_quantity, march.end_quantity) == (D("2"), D("2"))
+
+    april = only(roll_up_subscriptions([], month=APRIL_2024, previous={"reservation": march}))
+    assert april.carried_forward
+    assert april.unit_cost_month == D("75.00")
+    assert april.unit_cost_source == UnitCostSource.CARRIED
+    assert april.end_quantity == D("2")
+    assert april.total_cost == D("0")
+
+
+def marketplace_line() -> ReconLine:
+    return row(
+        "2024-03-01",
+        "new",
+        "1200",
+        5,
+        "6000.00",  # 1200 × 5
+        subscription_id="saas",
+        product_id="DZH318Z0BXWC",
+        sku_id="0002",
+        availability_id="DZH318Z0BP8B",
+        product_name="Contoso Backup SaaS",
+        sku_name="Contoso Backup - 5 users",
+        publisher_name="Contoso Software Ltd",
+        publisher_id="12345678",
+        term_and_billing_cycle="1 Year Subscription",
+        unit_price="1200",
+        currency="USD",
+        pricing_currency="USD",
+        billing_frequency="Annual",
+        charge_end_date="2025-02-28",
+        subscription_start_date="2024-03-01",
+        subscription_end_date="2025-02-28",
+    )
+
+
+def test_marketplace_saas_line():
+    march = only(roll_up_subscriptions([marketplace_line()], month=MARCH_2024))
+
+    assert march.record_type == RecordType.MARKETPLACE
+    assert march.billing_frequency == "annual"
+    assert march.unit_cost_month == D("100.00")  # 6000.00 / 5 / 12
+    assert march.total_cost == D("6000.00")
+    assert march.currency == "USD"
+    assert march.end_quantity == D("5")
+
+    april = only(roll_up_subscriptions([], month=APRIL_2024, previous={"saas": march}))
+    assert april.unit_cost_month == D("100.00")
+    assert april.total_cost == D("0")
+
+
+def perpetual_line() -> ReconLine:
+    return row(
+        "2024-03-10",
+        "new",
+        "899.00",
+        4,
+        "3596.00",  # 899.00 × 4
+        subscription_id="perpetual",
+        product_id="DG7GMGF0FKZV",
+        sku_id="0001",
+        availability_id="DG7GMGF0FLR2",
+        product_name="SQL Server 2022 Standard",
+        sku_name="SQL Server 2022 Standard",
+        term_and_billing_cycle="",
+        unit_price="899",
+        billing_frequency="",
+        charge_end_date=None,
+        subscription_start_date=None,
+        subscription_end_date=None,
+    )
+
+
+def test_perpetual_licence():
+    march = only(roll_up_subscriptions([perpetual_line()], month=MARCH_2024))
+
+    assert march.record_type == RecordType.PERPETUAL_LICENCE
+    assert march.billing_frequency == "one_time"
+    # One-time purchase: the unit cost is the one-time price per unit, 3596.00 / 4.
+    assert march.unit_cost_month == D("899.00")
+    assert march.unit_cost_source == UnitCostSource.FULL_CYCLE
+    assert march.total_cost == D("3596.00")
+    assert (march.charge_start, march.charge_end) == (dt.date(2024, 3, 10), None)
+    assert march.term_end is None
+    assert march.term_months is None
+    assert march.warnings == []
+    # Nothing to carry: a perpetual licence has no term.
+    assert roll_up_subscriptions([], month=APRIL_2024, previous={"perpetual": march}) == []
+
+
+# Combined products ----------------------------------------------------------------------
+
+
+def combined_product_lines() -> list[ReconLine]:
+    # Microsoft 365 E5 arrives as two lines per event: a non-telco and a telco part.
+    e5 = {
+        "subscription_id": "e5",
+        "product_id": "CFQ7TTC0LFLZ",
+        "sku_id": "0002",
+        "availability_id": "CFQ7TTC0K5F9",
+        "product_name": "Microsoft 365 E5",
+        "sku_name": "Microsoft 365 E5",
+        "charge_end_date": "2024-03-31",
+        "subscription_start_date": "2023-04-01",
+        "subscription_end_date": "2024-03-31",
+        "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
+    }
+    return [
+        row("2024-03-01", "cycleCharge", "48.00", 10, "480.00", ref="c", unit_price="48", **e5),
+        row("2024-03-01", "cycleCharge", "9.00", 10, "90.00", ref="c", unit_price="9", **e5),
+        # Mar 10: 10 -> 12 seats, 22 of 31 days: 48 × 22/31 = 34.06, 9 × 22/31 = 6.38.
+        row("2024-03-10", "addQuantity", "-34.06", 10, "-340.60", ref="a", **e5),
+        row("2024-03-10", "addQuantity", "34.06", 12, "408.72", ref="a", **e5),
+        row("2024-03-10", "addQuantity", "-6.38", 10, "-63.80", ref="a", **e5),
+        row("2024-03-10", "addQuantity", "6.38", 12, "76.56", ref="a", **e5),
+    ]
+
+
+def test_combined_product_lines_are_summed_and_seats_counted_once():
+    month = only(roll_up_subscriptions(combined_product_lines(), month=MARCH_2024))
+
+    # 480.00 + 90.00 - 340.60 + 408.72 - 63.80 + 76.56 = 650.88
+    assert month.total_cost == D("650.88")
+    # Seats: 10, then + 12 - 10 = 12 (not 10 + 24 - 20 = 14 by counting each part).
+    assert month.end_quantity == D("12")
+    assert month.largest_quantity == D("12")
+    # (480.00 + 90.00) / 10 / 1 month = 57.00
+    assert month.unit_cost_month == D("57.00")
+    assert month.warnings == []
+
+
+# Record type reported, not guessed ------------------------------------------------------
+
+
+def unknown_line(order: str = "2024-03-01", **overrides) -> ReconLine:
+    values = {
+        "subscription_id": "unknown",
+        "term_and_billing_cycle": "",
+        "subscription_description": "Contoso sandbox",
+        "charge_end_date": "2024-03-31",
+        **overrides,
+    }
+    return row(order, "new", "5", 1, "5.00", **values)
+
+
+def test_unknown_record_type_is_reported():
+    month = only(roll_up_subscriptions([unknown_line()], month=MARCH_2024))
+
+    assert month.record_type is None
+    assert any(
+        w.startswith("record type not decided") and "Contoso sandbox" in w for w in month.warnings
+    )
+    assert month.total_cost == D("5.00")
+
+
+def test_unknown_record_type_keeps_the_previous_months_decision():
+    previous = only(roll_up_subscriptions([unknown_line()], month=MARCH_2024))
+    previous = replace(previous, record_type=RecordType.LICENSE_BASED.value, warnings=[])
+
+    april = only(
+        roll_up_subscriptions(
+            [unknown_line("2024-04-01", charge_end_date="2024-04-30")],
+            month=APRIL_2024,
+            previous={"unknown": previous},
+        )
+    )
+
+    assert april.record_type == RecordType.LICENSE_BASED
+    assert any("taken from the previous month" in w for w in april.warnings)
+
+
+def test_lines_that_disagree_on_the_record_type_are_reported():
+    lines = [
+        unknown_line(term_and_billing_cycle="One-Year commitment"),
+        unknown_line(term_and_billing_cycle="Reservation, One-Year commitment"),
+    ]
+
+    month = only(roll_up_subscriptions(lines, month=MARCH_2024))
+
+    assert month.record_type is None
+    assert "record type not decided: the lines say azure_reservation, license_based" in (
+        month.warnings
+    )
+
+
+# Whole-report checks --------------------------------------------------------------------
+
+
+def test_every_line_lands_in_one_subscription_month():
+    lines = [
+        *combined_product_lines(),
+        reservation_line(),
+        marketplace_line(),
+        perpetual_line(),
+        *azure_invoice_lines(),
+        row(
+            "2024-03-05",
+            "new",
+            "0",
+            5,
+            "0",
+            subscription_id="t",
+            unit_price="0",
+            product_qualifiers=("Trial",),
+        ),
+    ]
+
+    months = roll_up_subscriptions(lines, month=MARCH_2024)
+
+    # 650.88 + 5400.00 + 6000.00 + 3596.00 + (3.97 + 0.30 + 1.20) + 0 (trial dropped)
+    assert sum(m.total_cost for m in months) == D("15652.35")
+    assert [m.subscription_id for m in months] == [
+        "e5",
+        "perpetual",
+        "reservation",
+        "saas",
+        "plan-1",
+    ]
+
+
+def test_azure_plan_subscription_in_the_subscription_roll_up():
+    month = by_subscription(roll_up_subscriptions(azure_invoice_lines(), month=MARCH_2024))[
+        "plan-1"
+    ]
+
+    assert month.record_type == RecordType.AZURE_PLAN
+    assert month.total_cost == D("5.47")  # 3.97 + 0.30 + 1.20 (third-party meter)
+    assert month.unit_cost_month is None
+    assert month.unit_cost_source == UnitCostSource.NONE
+    assert (month.largest_quantity, month.end_quantity) == (None, None)
+    assert any("third-party (Marketplace) meters" in w and "1.20" in w for w in month.warnings)
+    # Azure plan usage is not carried into a month without lines.
+    assert roll_up_subscriptions([], month=APRIL_2024, previous={"plan-1": month}) == []
+
+
+def test_line_outside_the_month_is_counted_and_reported():
+    lines = [
+        *march_2022_lines(),
+        row("2022-02-27", "customerCredit", "-1", 1, "-1.00", subscription_id=MARCH_SUB),
+    ]
+
+    month = only(roll_up_subscriptions(lines, month=MARCH_2022))
+
+    assert month.total_cost == D("274.23")  # 275.23 - 1.00
+    assert month.end_quantity == D("30")  # a credit is no seat change
+    assert any("outside 2022-03" in w for w in month.warnings)
+
+
+def test_carry_forward_warns_when_a_monthly_plan_or_the_term_has_no_line():
+    march = only(roll_up_subscriptions(march_2022_lines(), month=MARCH_2022))
+
+    may = only(
+        roll_up_subscriptions(
+            [], month=dt.date(2022, 5, 1), previous={march.subscription_id: march}
+        )
+    )
+
+    assert may.end_quantity == D("30")
+    assert "billed monthly but no line this month" in may.warnings
+    assert any(w.startswith("term ended 2022-04-04") for w in may.warnings)
+
+
+def test_unknown_charge_type_is_counted_and_reported():
+    lines = [
+        *march_2022_lines(),
+        row("2022-03-30", "Cycle fee", "1", 30, "30.00", subscription_id=MARCH_SUB),
+    ]
+
+    month = only(roll_up_subscriptions(lines, month=MARCH_2022))
+
+    assert month.total_cost == D("305.23")  # 275.23 + 30.00
+    assert month.end_quantity == D("30")
+    assert any("ChargeType 'Cycle fee' not known" in w for w in month.warnings)
+
+
+# Azure plan per customer ----------------------------------------------------------------
+
+AZURE_PLAN = {
+    "customer_id": "cust-az",
+    "customer_name": "Fabrikam",
+    "subscription_id": "plan-1",
+    "subscription_description": "Azure plan",
+    "term_and_billing_cycle": "",
+    "charge_type": "usage",
+    "currency": "USD",
+    "pricing_currency": "USD",
+    "billing_frequency": "",
+    "order_date": "2024-03-31",
+    "charge_start_date": "2024-03-01",
+    "charge_end_date": "2024-03-31",
+    "subscription_start_date": None,
+    "subscription_end_date": None,
+}
+PEC = '["15.0% Partner earned credit for services managed"]'
+
+
+def azure_invoice_lines() -> list[ReconLine]:
+    return [
+        # D2 v3 VM: list 0.08/h, PEC 15 % -> 0.068/h, 58.5 h:
+        # ROUNDDOWN(ROUNDDOWN(0.068 × 58.5, 2) × 1, 2) = ROUNDDOWN(3.978, 2) = 3.97
+        recon(
+            **AZURE_PLAN,
+            product_id="DZH318Z0BNVV",
+            sku_id="000C",
+            unit_price="0.08",
+            effective_unit_price="0.068",
+            billable_quantity="58.5",
+            quantity="58.5",
+            subtotal="3.97",
+            unit_type="1 Hour",
+            meter_description="D2 v3/D2s v3",
+            price_adjustment_description=PEC,
+        ),
+        # Storage, no PEC: 0.0208 × 14.75 = 0.3068 -> 0.30
+        recon(
+            **AZURE_PLAN,
+            product_id="DZH318Z0BNZ5",
+            sku_id="0001",
+            unit_price="0.0208",
+            effective_unit_price="0.0208",
+            billable_quantity="14.75",
+            quantity="14.75",
+            subtotal="0.30",
+            unit_type="1 GB/Month",
+            meter_description="Tables - LRS Data Stored (GB/Month)",
+        ),
+        # A third-party image meter billed through the plan: 0.05 × 24 = 1.20
+        recon(
+            **AZURE_PLAN,
+            product_id="DZH318Z0BXWC",
+            sku_id="0001",
+            publisher_name="Bitnami",
+            publisher_id="bitnami",
+            unit_price="0.05",
+            effective_unit_price="0.05",
+            billable_quantity="24",
+            quantity="24",
+            subtotal="1.20",
+            unit_type="1 Hour",
+            meter_description="WordPress",
+        ),
+    ]
+
+
+def usage(**overrides) -> UsageLine:
+    values = {
+        "source_line": next(_lines),
+        "partner_id": "partner",
+        "customer_id": "cust-az",
+        "customer_name": "Fabrikam",
+        "customer_domain_name": "fabrikam.onmicrosoft.com",
+        "customer_country": "US",
+        "invoice_number": "G000000001",
+        "product_id": "DZH318Z0BNVV",
+        "sku_id": "000C",
+        "availability_id": "",
+        "sku_name": "D2 v3",
+        "product_name": "Dv3 Series Windows VM",
+        "publisher_name": "Microsoft",
+        "publisher_id": "",
+        "subscription_description": "",
+        "subscription_id": "plan-1",
+        "charge_start_date": dt.date(2024, 3, 1),
+        "charge_end_date": dt.date(2024, 3, 31),
+        "usage_date": dt.date(2024, 3, 1),
+        "meter_category": "Virtual Machines",
+        "meter_sub_category": "Dv3/DSv3 Series Windows",
+        "meter_name": "D2 v3/D2s v3",
+        "meter_id": "meter-vm",
+        "resource_group": "rg-web",
+        "resource_location": "westeurope",
+        "unit": "1 Hour",
+        "charge_type": "Usage",
+        "unit_price": D("0.08"),
+        "quantity": D("24"),
+        "billing_pre_tax_total": D("1.632"),
+        "billing_currency": "USD",
+        "pricing_pre_tax_total": None,
+        "pricing_currency": "USD",
+        "effective_unit_price": D("0.068"),
+        "pc_to_bc_exchange_rate": D("1"),
+        "entitlement_id": "azsub-1",
+        "entitlement_description": "Production",
+        "partner_earned_credit_percentage": D("15"),
+        "credit_type": "Partner Earned Credit Applied",
+    }
+    for name, value in overrides.items():
+        values[name] = D(value) if isinstance(value, str) and isinstance(values[name], D) else value
+    return UsageLine(**values)
+
+
+def azure_usage_lines() -> list[UsageLine]:
+    storage = {
+        "product_id": "DZH318Z0BNZ5",
+        "meter_category": "Storage",
+        "meter_id": "meter-tables",
+        "unit_price": D("0.0208"),
+        "effective_unit_price": D("0.0208"),
+        "entitlement_id": "azsub-2",
+        "entitlement_description": "Test",
+        "partner_earned_credit_percentage": None,
+        "credit_type": "Credit Not Applied",
+        "unit": "1 GB/Month",
+    }
+    return [
+        # 24 h × 0.068 = 1.632 on two days, 10.5 h × 0.068 = 0.714 on the third
+        usage(usage_date=dt.date(2024, 3, 1)),
+        usage(usage_date=dt.date(2024, 3, 2)),
+        usage(usage_date=dt.date(2024, 3, 3), quantity="10.5", billing_pre_tax_total="0.714"),
+        # 10.5 × 0.0208 = 0.2184 and 4.25 × 0.0208 = 0.0884
+        usage(**storage, quantity=D("10.5"), billing_pre_tax_total=D("0.2184")),
+        usage(**storage, quantity=D("4.25"), billing_pre_tax_total=D("0.0884")),
+        # Third-party meter: 24 × 0.05 = 1.20
+        usage(
+            publisher_name="Bitnami",
+            publisher_id="bitnami",
+            meter_category="Virtual Machine Licenses",
+            unit_price="0.05",
+            effective_unit_price="0.05",
+            billing_pre_tax_total="1.20",
+            partner_earned_credit_percentage=None,
+            credit_type="Credit Not Applied",
+        ),
+    ]
+
+
+def only_azure(months: list[AzureMonth]) -> AzureMonth:
+    assert len(months) == 1, months
+    return months[0]
+
+
+def test_azure_plan_usage_with_pec():
+    month = only_azure(roll_up_azure(azure_invoice_lines(), azure_usage_lines(), month=MARCH_2024))
+
+    assert (month.customer_id, month.subscription_id) == ("cust-az", "plan-1")
+    assert month.customer_name == "Fabrikam"
+    assert month.currency == "USD"
+    # Authoritative: the first-party invoice lines, 3.97 + 0.30 = 4.27
+    assert month.invoice_total == D("4.27")
+    assert month.invoice_line_count == 2
+    assert month.total_cost == D("4.27")
+    assert month.total_source == "invoice"
+    # Breakdown: 1.632 + 1.632 + 0.714 = 3.978 (VMs, azsub-1); 0.2184 + 0.0884 = 0.3068
+    assert month.usage_total == D("4.2848")
+    assert month.by_azure_subscription == {"azsub-1": D("3.978"), "azsub-2": D("0.3068")}
+    assert month.azure_subscription_names == {"azsub-1": "Production", "azsub-2": "Test"}
+    assert month.by_meter_category == {"Storage": D("0.3068"), "Virtual Machines": D("3.978")}
+    # Before PEC: 0.08 × (24 + 24 + 10.5) + 0.0208 × (10.5 + 4.25) = 4.68 + 0.3068
+    assert month.usage_list_total == D("4.9868")
+    assert month.usage_with_pec == D("3.978")
+    # 4.2848 - 4.27 = 0.0148, within 2 lines × 0.01
+    assert month.difference == D("0.0148")
+    assert month.allowed_difference == D("0.02")
+    assert month.warnings == []
+    # The third-party meter stays out of the Azure figures.
+    assert month.marketplace_invoice_total == D("1.20")
+    assert month.marketplace_usage_total == D("1.20")
+
+
+def test_azure_difference_beyond_rounding_is_reported():
+    usage_lines = [u for u in azure_usage_lines() if u.usage_date != dt.date(2024, 3, 3)]
+
+    month = only_azure(roll_up_azure(azure_invoice_lines(), usage_lines, month=MARCH_2024))
+
+    # Day 3 (0.714) missing: 4.2848 - 0.714 = 3.5708; 3.5708 - 4.27 = -0.6992
+    assert month.usage_total == D("3.5708")
+    assert month.difference == D("-0.6992")
+    assert month.total_cost == D("4.27")  # the invoice still decides
+    assert month.warnings == [
+        "daily usage totals 3.5708 but the invoice lines total 4.27: a difference of "
+        "-0.6992, more than rounding allows (0.02 for 2 invoice line(s))"
+    ]
+
+
+def test_rounding_allowance_grows_with_an_exchange_rate():
+    # Priced in USD, billed in EUR at 0.9234. Invoice line:
+    #   ROUNDDOWN(0.068 × 99.99, 2) = ROUNDDOWN(6.79932, 2) = 6.79
+    #   ROUNDDOWN(6.79 × 0.9234, 2) = ROUNDDOWN(6.269886, 2) = 6.26
+    # Daily usage, unrounded: 6.79932 × 0.9234 = 6.278492088; difference 0.018492088,
+    # more than one cent but less than 0.01 × (1 + 0.9234) = 0.019234.
+    invoice = recon(
+        **{**AZURE_PLAN, "currency": "EUR"},
+        effective_unit_price="0.068",
+        billable_quantity="99.99",
+        subtotal="6.26",
+        pc_to_bc_exchange_rate="0.9234",
+        unit_type="1 Hour",
+    )
+    daily = usage(
+        quantity="99.99",
+        billing_pre_tax_total="6.278492088",
+        billing_currency="EUR",
+        pc_to_bc_exchange_rate="0.9234",
+    )
+
+    month = only_azure(roll_up_azure([invoice], [daily], month=MARCH_2024))
+
+    assert rounding_allowance([invoice]) == D("0.019234")
+    assert month.difference == D("0.018492088")
+    assert month.warnings == []
+    # 0.08 × 99.99 × 0.9234 = 7.99920 × 0.9234 = 7.38646128
+    assert month.usage_list_total == D("7.38646128")
+
+
+def test_azure_without_usage_lines_has_no_breakdown():
+    month = only_azure(roll_up_azure(azure_invoice_lines(), [], month=MARCH_2024))
+
+    assert month.invoice_total == D("4.27")
+    assert month.usage_total is None
+    assert month.difference is None
+    assert month.by_azure_subscription == {}
+    assert month.marketplace_usage_total is None
+    assert month.warnings == []
+
+
+def test_azure_usage_without_invoice_lines_is_an_estimate():
+    rows = [
+        usage(customer_id="cust-2", subscription_id="plan-2", billing_pre_tax_total="0.123456"),
+        usage(customer_id="cust-2", subscription_id="plan-2", billing_pre_tax_total="2.5"),
+    ]
+
+    month = only_azure(roll_up_azure([], rows, month=MARCH_2024))
+
+    assert month.invoice_total == D("0")
+    assert month.invoice_line_count == 0
+    assert month.usage_total == D("2.623456")  # 0.123456 + 2.5
+    assert month.total_cost == D("2.62")  # rounded down
+    assert month.total_source == "usage estimate"
+    assert month.difference is None
+    assert len(month.warnings) == 1
+    assert "estimate" in month.warnings[0]
+
+
+def test_undecided_invoice_line_counts_when_its_subscription_is_the_azure_plan():
+    # The partner renamed the plan: no "Azure plan" description, no meter columns.
+    renamed = recon(
+        **{**AZURE_PLAN, "subscription_description": "Fabrikam cloud"},
+        effective_unit_price="0.068",
+        billable_quantity="58.5",
+        subtotal="3.97",
+    )
+    rows = azure_usage_lines()[:3]  # the VM days: 1.632 + 1.632 + 0.714 = 3.978
+
+    month = only_azure(roll_up_azure([renamed], rows, month=MARCH_2024))
+
+    assert month.invoice_total == D("3.97")
+    assert month.difference == D("0.008")  # 3.978 - 3.97, within 0.01
+    assert month.warnings == [
+        f"line(s) {renamed.source_line} counted as Azure plan because their SubscriptionId "
+        "is the Azure plan's in the usage data"
+    ]
+
+
+def test_azure_months_are_per_customer_and_plan():
+    other = [
+        recon(
+            **{**AZURE_PLAN, "customer_id": "cust-b", "subscription_id": "plan-b"},
+            effective_unit_price="1",
+            billable_quantity="2",
+            subtotal="2.00",
+            unit_type="1 Hour",
+        )
+    ]
+
+    months = roll_up_azure(azure_invoice_lines() + other, [], month=MARCH_2024)
+
+    assert [(m.customer_id, m.invoice_total) for m in months] == [
+        ("cust-az", D("4.27")),
+        ("cust-b", D("2.00")),
+    ]
