@@ -54,7 +54,9 @@ test: export DEBUG ?= 1
 test: lint
 	$(PY) -m pytest
 
+# Benchmarks measure PostgreSQL (the production database) unless DATABASE_URL says otherwise.
 bench: export DEBUG ?= 1
+bench: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/syncadmin
 bench: setup
 	$(PY) -m tests.bench.run
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_q",
+    "chartkick.django",
     "apps.core",
     "apps.accounts",
     "apps.audit",

@@ -78,6 +78,25 @@ DECISIONS: dict[str, dict[str, str]] = {
     "autotask:connection_edit": from_role("administrator"),
     "autotask:connection_secret": from_role("administrator"),
     "autotask:connection_delete": from_role("administrator"),
+    "catalog:organization_list": from_role("viewer"),
+    "catalog:organization_detail": from_role("viewer"),
+    "catalog:offer_list": from_role("viewer"),
+    "catalog:subscription_list": from_role("viewer"),
+    "catalog:subscription_detail": from_role("viewer"),
+    "catalog:billingreport_list": from_role("viewer"),
+    "catalog:billingreport_detail": from_role("viewer"),
+    "imports:importrun_list": from_role("viewer"),
+    "imports:importrun_detail": from_role("viewer"),
+    "imports:importrun_progress": from_role("viewer"),
+    "imports:importrun_create": from_role("operator"),
+    "prices:price_list": from_role("viewer"),
+    "prices:markuprule_list": from_role("viewer"),
+    "prices:price_edit": from_role("operator"),
+    # Clearing a price that is not set sends the Operator to the edit page.
+    "prices:price_clear": from_role("operator", OBJECT),
+    "prices:markuprule_create": from_role("operator"),
+    "prices:markuprule_edit": from_role("operator"),
+    "prices:markuprule_delete": from_role("operator"),
     # Actions are POST only: a GET by someone allowed to act answers 405.
     "autotask:connection_test": from_role("administrator", NOT_ALLOWED),
     "autotask:connection_refresh": from_role("operator", NOT_ALLOWED),
@@ -135,6 +154,34 @@ def sample_object_pk(key: str) -> int:
         from apps.audit.services import audit_record
 
         return audit_record(operation="Access check", object_repr="sample").pk
+    if key.startswith("catalog:"):
+        import datetime as dt
+
+        from apps.catalog.models import BillingReport, Offer, Organization, Subscription
+
+        organization = Organization.objects.get_or_create(customer_id="c-1", name="Access Ltd")[0]
+        offer = Offer.objects.get_or_create(product_id="CFQ7TTC0LDPB", sku_id="0001")[0]
+        subscription = Subscription.objects.get_or_create(
+            subscription_id="s-1", organization=organization, offer=offer
+        )[0]
+        report = BillingReport.objects.get_or_create(month=dt.date(2026, 3, 1), currency="EUR")[0]
+        return {
+            "catalog:organization_detail": organization.pk,
+            "catalog:subscription_detail": subscription.pk,
+            "catalog:billingreport_detail": report.pk,
+        }[key]
+    if key.startswith("imports:"):
+        from apps.catalog.models import ImportRun
+
+        return (ImportRun.objects.first() or ImportRun.objects.create(files=[])).pk
+    if key in ("prices:price_edit", "prices:price_clear"):
+        from apps.catalog.models import Offer
+
+        return Offer.objects.get_or_create(product_id="CFQ7TTC0LDPB", sku_id="0001")[0].pk
+    if key.startswith("prices:markuprule"):
+        from apps.catalog.models import MarkupRule
+
+        return MarkupRule.objects.get_or_create(record_type="azure_plan", percent=10)[0].pk
     if key.startswith("autotask:"):
         from apps.autotask.models import Connection
 

@@ -170,18 +170,33 @@ class BillingFile(models.Model):
 class BillingLine(models.Model):
     """One normalized line of a billing file, linked to what it bills."""
 
+    # A million lines a month are copied in at once: the foreign keys of this table are not
+    # database constraints (each would cost a check per row); the importer writes ids it
+    # has just created in the same transaction, and deletes go through the ORM.
     report = models.ForeignKey(
-        BillingReport, on_delete=models.CASCADE, related_name="lines", verbose_name="report"
+        BillingReport,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        verbose_name="report",
+        db_constraint=False,
     )
     file = models.ForeignKey(
-        BillingFile, on_delete=models.CASCADE, related_name="lines", verbose_name="file"
+        BillingFile,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        verbose_name="file",
+        db_constraint=False,
     )
     line_number = models.PositiveIntegerField(verbose_name="line")
     kind = models.CharField(
         max_length=10, choices=BillingLineKindChoices.choices, verbose_name="kind"
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="+", verbose_name="organization"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="organization",
+        db_constraint=False,
     )
     subscription = models.ForeignKey(
         Subscription,
@@ -190,9 +205,15 @@ class BillingLine(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="subscription",
+        db_constraint=False,
     )
     offer = models.ForeignKey(
-        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Offer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     charge_type = models.CharField(max_length=30, verbose_name="charge type")
     date = models.DateField(verbose_name="order or usage date")

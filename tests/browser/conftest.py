@@ -3,8 +3,14 @@ fails the run; otherwise browser tests are skipped with the reason."""
 
 import os
 import shutil
+import signal
+import subprocess
+import time
 
 import pytest
+from django_q.status import Stat
+
+from tests.conftest import MANAGE, ROOT, child_env
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -52,3 +58,22 @@ def page(browser):
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
+
+
+@pytest.fixture
+def worker():
+    """A real django-q2 cluster on this test run's database (use with transactional tests)."""
+    process = subprocess.Popen(
+        [*MANAGE, "qcluster"],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not sum(len(stat.workers) for stat in Stat.get_all()):
+        assert time.monotonic() < deadline, "the worker cluster did not start"
+        time.sleep(0.25)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)

@@ -1,38 +1,14 @@
 """In a real browser, with a real worker: an Administrator creates a sandbox connection,
 tests it, refreshes it, and watches the companies list fill."""
 
-import signal
-import subprocess
-import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django_q.status import Stat
-
-from tests.conftest import MANAGE, ROOT, child_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "demo-browser-pass-77"
-
-
-@pytest.fixture
-def worker():
-    process = subprocess.Popen(
-        [*MANAGE, "qcluster"],
-        cwd=ROOT,
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not sum(len(stat.workers) for stat in Stat.get_all()):
-        assert time.monotonic() < deadline, "the worker cluster did not start"
-        time.sleep(0.25)
-    yield process
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=60)
 
 
 @pytest.fixture

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.catalog import import_views as views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("", views.ImportRunListView.as_view(), name="importrun_list"),
+    path("new/", views.ImportRunCreateView.as_view(), name="importrun_create"),
+    path("<int:pk>/", views.ImportRunDetailView.as_view(), name="importrun_detail"),
+    path("<int:pk>/progress/", views.ImportRunProgressView.as_view(), name="importrun_progress"),
+]

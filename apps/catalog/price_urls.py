@@ -1,0 +1,17 @@
+from django.urls import path
+
+from apps.catalog import price_views as views
+
+app_name = "prices"
+
+urlpatterns = [
+    path("", views.PriceListView.as_view(), name="price_list"),
+    path("offers/<int:pk>/", views.PriceEditView.as_view(), name="price_edit"),
+    path("offers/<int:pk>/clear/", views.PriceClearView.as_view(), name="price_clear"),
+    path("markups/", views.MarkupRuleListView.as_view(), name="markuprule_list"),
+    path("markups/new/", views.MarkupRuleCreateView.as_view(), name="markuprule_create"),
+    path("markups/<int:pk>/", views.MarkupRuleEditView.as_view(), name="markuprule_edit"),
+    path(
+        "markups/<int:pk>/delete/", views.MarkupRuleDeleteView.as_view(), name="markuprule_delete"
+    ),
+]

@@ -1,0 +1,362 @@
+"""Price screens: the offers' sales prices, the MSP price of one offer, markup rules.
+
+Viewers read the lists; Operators change prices and rules (every form and confirmation
+page needs the Operator role, and every change is a POST answered with a message and a
+redirect). Thin: forms validate, `apps.catalog.prices` acts and writes the audit entries.
+"""
+
+import django_tables2 as tables
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.views import View
+
+from apps.accounts.roles import Role, RoleRequiredMixin, has_role
+from apps.catalog import prices
+from apps.catalog.models import BillingReport, MarkupRule, MspPrice, Offer
+from apps.catalog.price_forms import (
+    MarkupRuleFilterSet,
+    MarkupRuleForm,
+    MspPriceForm,
+    OfferPriceFilterSet,
+)
+from apps.core.lists import ObjectListView
+
+TEMPLATES = "catalog/prices"
+BR = mark_safe("<br>")
+
+# -- tables ---------------------------------------------------------------------------
+
+
+class OfferPriceTable(tables.Table):
+    offer = tables.Column(
+        accessor="product_name", verbose_name="Offer", order_by=("product_name", "sku_name")
+    )
+    product = tables.Column(
+        accessor="product_id", verbose_name="Product / SKU", order_by=("product_id", "sku_id")
+    )
+    term = tables.Column(verbose_name="Term")
+    billing_frequency = tables.Column(verbose_name="Billing plan")
+    record_type = tables.Column(verbose_name="Record type")
+    msp_price = tables.Column(
+        accessor="has_msp_price", verbose_name="MSP price / month", orderable=True
+    )
+    erp = tables.Column(empty_values=(), verbose_name="Microsoft ERP / month", orderable=False)
+    source = tables.Column(empty_values=(), verbose_name="Price from", orderable=False)
+    actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
+
+    class Meta:
+        model = Offer
+        fields = ()
+        sequence = ("offer", "product", "term", "billing_frequency", "record_type",
+                    "msp_price", "erp", "source", "actions")  # fmt: skip
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        empty_text = ""
+
+    def __init__(self, *args, can_operate: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.can_operate = can_operate
+
+    def render_offer(self, record):
+        if record.sku_name and record.sku_name != record.product_name:
+            return format_html("{}<br><small class='text-body-secondary'>{}</small>",
+                               record.product_name or "—", record.sku_name)  # fmt: skip
+        return record.product_name or record.sku_name or "(name not imported yet)"
+
+    def render_product(self, record):
+        availability = f" / {record.availability_id}" if record.availability_id else ""
+        return f"{record.product_id}:{record.sku_id}{availability}"
+
+    def render_msp_price(self, record):
+        rows = list(record.msp_prices.all())
+        if not rows:
+            return "—"
+        return format_html_join(
+            BR,
+            "{} {} <small class='text-body-secondary'>({})</small>",
+            ((f"{price.unit_price:.2f}", price.currency, price.get_source_display())
+             for price in rows),
+        )  # fmt: skip
+
+    def render_erp(self, record):
+        found = [item for item in getattr(record, "erp_prices", []) if item.monthly is not None]
+        if not found:
+            return "—"
+        return format_html_join(BR, "{} {}", ((item.monthly, item.currency) for item in found))
+
+    def render_source(self, record):
+        if list(record.msp_prices.all()):
+            return "MSP price"
+        erp = getattr(record, "erp_prices", [])
+        if not prices.is_charge(record.record_type) and any(
+            item.monthly is not None for item in erp
+        ):
+            return "Microsoft ERP"
+        return "Markup over cost"
+
+    def render_actions(self, record):
+        if not self.can_operate:
+            return ""
+        return format_html(
+            '<a class="btn btn-sm btn-outline-primary" href="{}">Edit price</a>',
+            reverse("prices:price_edit", args=[record.pk]),
+        )
+
+
+class MarkupRuleTable(tables.Table):
+    organization = tables.Column(
+        verbose_name="Organization", default="Every organization", order_by="organization__name"
+    )
+    percent = tables.Column(verbose_name="Markup (%)")
+    actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
+
+    class Meta:
+        model = MarkupRule
+        fields = ("record_type", "organization", "percent")
+        attrs = {"class": "table table-sm table-hover align-middle"}
+
+    def __init__(self, *args, can_operate: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.can_operate = can_operate
+
+    def render_actions(self, record):
+        if not self.can_operate:
+            return ""
+        return format_html(
+            '<a class="btn btn-sm btn-outline-primary" href="{}">Edit</a> '
+            '<a class="btn btn-sm btn-outline-danger" href="{}">Delete</a>',
+            reverse("prices:markuprule_edit", args=[record.pk]),
+            reverse("prices:markuprule_delete", args=[record.pk]),
+        )
+
+
+# -- lists ----------------------------------------------------------------------------
+
+
+class OperatorControlsMixin:
+    def get_table_kwargs(self):
+        return {**super().get_table_kwargs(), "can_operate": self._can_operate()}
+
+    def _can_operate(self) -> bool:
+        return has_role(self.request.user, Role.OPERATOR)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_operate"] = self._can_operate()
+        return context
+
+
+class PriceListView(OperatorControlsMixin, ObjectListView):
+    """Every offer with its MSP prices, its Microsoft ERP this month, and which of them
+    the price comes from (markup when neither: it depends on the organization)."""
+
+    title = "Sales prices"
+    table_class = OfferPriceTable
+    filterset_class = OfferPriceFilterSet
+    template_name = f"{TEMPLATES}/price_list.html"
+    empty_text = "No offers match. Offers appear with the first billing import or price list."
+    search_placeholder = "Search product, SKU or their ids"
+
+    def get_queryset(self):
+        return Offer.objects.annotate(
+            has_msp_price=Exists(MspPrice.objects.filter(offer=OuterRef("pk")))
+        ).prefetch_related("msp_prices")
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        page = getattr(table, "page", None)
+        if page is not None:
+            offers = list(page.object_list.data)  # evaluated once; the template reuses it
+            erp = prices.offers_erp(offers=offers, month=timezone.localdate())
+            for offer in offers:
+                offer.erp_prices = erp.get(offer.pk, [])
+        return table
+
+
+class MarkupRuleListView(OperatorControlsMixin, ObjectListView):
+    title = "Markup rules"
+    table_class = MarkupRuleTable
+    filterset_class = MarkupRuleFilterSet
+    template_name = f"{TEMPLATES}/markuprule_list.html"
+    empty_text = "No markup rules. Without one, the connection's default markup applies."
+    search_placeholder = "Search organization"
+
+    def get_queryset(self):
+        return MarkupRule.objects.select_related("organization")
+
+
+# -- the MSP price of one offer -------------------------------------------------------
+
+
+def _offer_context(offer: Offer) -> dict:
+    return {
+        "offer": offer,
+        "msp_prices": list(offer.msp_prices.all()),
+        "erp_prices": prices.offers_erp(offers=[offer], month=timezone.localdate())[offer.pk],
+    }
+
+
+class PriceEditView(RoleRequiredMixin, View):
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/price_edit.html"
+
+    def get(self, request, pk):
+        offer = get_object_or_404(Offer, pk=pk)
+        context = _offer_context(offer)
+        currencies = [price.currency for price in context["msp_prices"]]
+        if len(currencies) == 1:
+            price = context["msp_prices"][0].unit_price
+            cents = price.quantize(prices.CENT)  # 12.500000 is shown as 12.50
+            initial = {"currency": currencies[0],
+                       "unit_price": cents if cents == price else price.normalize()}  # fmt: skip
+        else:
+            latest = BillingReport.objects.order_by("-month").first()
+            initial = {"currency": latest.currency} if latest else {}
+        form = MspPriceForm(initial=initial)
+        return render(request, self.template_name, {**context, "form": form})
+
+    def post(self, request, pk):
+        offer = get_object_or_404(Offer, pk=pk)
+        form = MspPriceForm(request.POST)
+        if form.is_valid():
+            try:
+                price = prices.msp_price_set(
+                    offer=offer,
+                    currency=form.cleaned_data["currency"],
+                    unit_price=form.cleaned_data["unit_price"],
+                    user=request.user,
+                )
+            except ValidationError as problem:
+                form.add_error(None, problem)
+            else:
+                messages.success(
+                    request,
+                    f"The MSP price of “{offer}” is {price.unit_price:.2f} {price.currency} "
+                    "per unit per month.",
+                )
+                return redirect("prices:price_list")
+        context = _offer_context(offer)
+        return render(request, self.template_name, {**context, "form": form})
+
+
+class PriceClearView(RoleRequiredMixin, View):
+    """Clear the MSP price of an offer (``currency``: one currency; blank: all), after a
+    confirmation page: the POST must carry ``confirm=yes``."""
+
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/price_confirm_clear.html"
+
+    def _context(self, offer: Offer, currency: str) -> dict:
+        rows = offer.msp_prices.all()
+        if currency:
+            rows = rows.filter(currency=currency.upper())
+        return {"offer": offer, "currency": currency.upper(), "msp_prices": list(rows)}
+
+    def get(self, request, pk):
+        offer = get_object_or_404(Offer, pk=pk)
+        context = self._context(offer, request.GET.get("currency", ""))
+        if not context["msp_prices"]:
+            messages.info(request, f"“{offer}” has no MSP price to clear.")
+            return redirect("prices:price_edit", pk=offer.pk)
+        return render(request, self.template_name, context)
+
+    def post(self, request, pk):
+        offer = get_object_or_404(Offer, pk=pk)
+        currency = request.POST.get("currency", "")
+        if request.POST.get("confirm") != "yes":
+            messages.warning(request, "Confirm to clear the price.")
+            return render(request, self.template_name, self._context(offer, currency))
+        removed = prices.msp_price_clear(offer=offer, currency=currency or None, user=request.user)
+        if removed:
+            messages.success(
+                request,
+                f"MSP price of “{offer}” cleared: it is priced by the Microsoft ERP or a "
+                "markup now.",
+            )
+        else:
+            messages.info(request, f"“{offer}” had no MSP price to clear.")
+        return redirect("prices:price_edit", pk=offer.pk)
+
+
+# -- markup rules ---------------------------------------------------------------------
+
+
+class MarkupRuleCreateView(RoleRequiredMixin, View):
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/markuprule_form.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": MarkupRuleForm()})
+
+    def post(self, request):
+        form = MarkupRuleForm(request.POST)
+        if form.is_valid():
+            try:
+                rule = prices.markup_rule_create(
+                    record_type=form.cleaned_data["record_type"],
+                    organization=form.cleaned_data["organization"],
+                    percent=form.cleaned_data["percent"],
+                    user=request.user,
+                )
+            except ValidationError as problem:
+                form.add_error(None, problem)
+            else:
+                messages.success(request, f"Markup rule created: {rule}.")
+                return redirect("prices:markuprule_list")
+        return render(request, self.template_name, {"form": form})
+
+
+class MarkupRuleEditView(RoleRequiredMixin, View):
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/markuprule_form.html"
+
+    def get(self, request, pk):
+        rule = get_object_or_404(MarkupRule, pk=pk)
+        form = MarkupRuleForm(instance=rule)
+        return render(request, self.template_name, {"form": form, "rule": rule})
+
+    def post(self, request, pk):
+        rule = get_object_or_404(MarkupRule, pk=pk)
+        # The form validates a copy: the service reads "before" from the database.
+        form = MarkupRuleForm(request.POST, instance=MarkupRule.objects.get(pk=rule.pk))
+        if form.is_valid():
+            try:
+                rule = prices.markup_rule_update(
+                    rule=rule,
+                    record_type=form.cleaned_data["record_type"],
+                    organization=form.cleaned_data["organization"],
+                    percent=form.cleaned_data["percent"],
+                    user=request.user,
+                )
+            except ValidationError as problem:
+                form.add_error(None, problem)
+            else:
+                messages.success(request, f"Markup rule saved: {rule}.")
+                return redirect("prices:markuprule_list")
+        return render(request, self.template_name, {"form": form, "rule": rule})
+
+
+class MarkupRuleDeleteView(RoleRequiredMixin, View):
+    """Delete a rule after a confirmation page: the POST must carry ``confirm=yes``."""
+
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/markuprule_confirm_delete.html"
+
+    def get(self, request, pk):
+        rule = get_object_or_404(MarkupRule.objects.select_related("organization"), pk=pk)
+        return render(request, self.template_name, {"rule": rule})
+
+    def post(self, request, pk):
+        rule = get_object_or_404(MarkupRule.objects.select_related("organization"), pk=pk)
+        if request.POST.get("confirm") != "yes":
+            messages.warning(request, "Confirm to delete the rule.")
+            return render(request, self.template_name, {"rule": rule})
+        text = str(rule)
+        prices.markup_rule_delete(rule=rule, user=request.user)
+        messages.success(request, f"Markup rule deleted: {text}.")
+        return redirect("prices:markuprule_list")

@@ -1,0 +1,743 @@
+"""Sales prices: what syncadmin sells an offer at, and where that price came from.
+
+Microsoft's data has cost only (PARTNER_CENTER.md §4 b). The sales price is, first found
+wins (DOMAIN.md "Prices"):
+
+1. ``msp_price``: the MSP's own price for the offer in the report's currency (`MspPrice`,
+   from the MSP price list CSV or edited in syncadmin), per unit per month.
+2. ``microsoft_erp``: the estimated retail price of an imported Microsoft price list
+   (`MicrosoftPrice.erp_price`) for the offer's product, SKU, term and billing plan, in
+   the same currency, in force on the first day of the month. Microsoft quotes it per
+   billing period, so the monthly equivalent is ERP ÷ 1 (monthly), 12 (annual) or 36
+   (triennial); one-time and unknown billing plans have none. Several markets or segments
+   in the currency: the organization's country as market first, then the offer's segment
+   (blank: Commercial), then the lowest market code; within that, the latest start.
+3. ``markup_organization`` / ``markup_record_type`` / ``markup_connection_default``:
+   unit cost × (1 + percent / 100), the percent from a `MarkupRule` for the organization
+   and record type, else one for the record type (any organization), else the connection's
+   ``default_markups[record_type]``. Azure plan is no exception: its record type
+   ``azure_plan`` has its own rules, per customer where set.
+4. ``none``: nothing applies (``unit_price`` None); ``detail`` says what was missing.
+
+Every final price is rounded to 2 decimals, half up (ERP ÷ months and cost × markup are
+computed exactly first). ``detail`` says how the price was reached, for the export plan.
+
+Charge record types (everything but licence-based: Azure plan, reservations, savings
+plans, Marketplace, software subscriptions, perpetual licences) become one charge per
+month whose unit is the whole month (DOMAIN.md "Export" 3). For them the report resolvers
+pass the month's total cost as ``unit_cost``, so a markup price is the month's total
+price; Microsoft's ERP (a per-licence list price) is not used; an MSP price stays a price
+per unit per month. An empty record type (undecided by the import) is priced like a
+licence, and has no markup rules.
+
+This module also holds the price services (MSP price edits, markup rules, the MSP price
+list import); each writes one audit entry per change.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.catalog.choices import PriceSourceChoices
+from apps.catalog.importers import msp_pricelist_csv
+from apps.catalog.importers.errors import ImportValidationError
+from apps.catalog.models import (
+    BillingReport,
+    MarkupRule,
+    MicrosoftPrice,
+    MspPrice,
+    Offer,
+    Organization,
+    SubscriptionMonth,
+)
+from apps.core.choices import RecordType
+
+CENT = Decimal("0.01")
+BILLING_PLAN_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
+CHARGE_RECORD_TYPES = frozenset(RecordType.values) - {RecordType.LICENSE_BASED.value}
+
+
+class ResolvedPriceSource(models.TextChoices):
+    MSP_PRICE = "msp_price", "MSP price"
+    MICROSOFT_ERP = "microsoft_erp", "Microsoft ERP"
+    MARKUP_ORGANIZATION = "markup_organization", "Markup for the organization"
+    MARKUP_RECORD_TYPE = "markup_record_type", "Markup for the record type"
+    MARKUP_CONNECTION_DEFAULT = "markup_connection_default", "Connection's default markup"
+    NONE = "none", "No price"
+
+
+@dataclass(frozen=True)
+class ResolvedPrice:
+    """A sales price and where it came from (`ResolvedPriceSource` values)."""
+
+    unit_price: Decimal | None
+    source: str
+    detail: str
+
+
+def round_price(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def is_charge(record_type: str) -> bool:
+    return record_type in CHARGE_RECORD_TYPES
+
+
+def _money(value: Decimal) -> str:
+    return f"{round_price(value):f}"
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+# -- the decision, shared by the single and the report resolver --------------------------
+
+
+def _erp_effective(month: dt.date) -> Q:
+    return (Q(effective_start__isnull=True) | Q(effective_start__lte=month)) & (
+        Q(effective_end__isnull=True) | Q(effective_end__gte=month)
+    )
+
+
+def choose_erp_row(
+    rows: Iterable[MicrosoftPrice], *, offer: Offer, organization: Organization | None
+) -> MicrosoftPrice | None:
+    """The price-list row to take the ERP from, among the rows of one product, SKU, term,
+    billing plan and currency in force on the month (see the module docstring)."""
+    rows = list(rows)
+    if not rows:
+        return None
+    country = (organization.country if organization else "").upper()
+    segment = (offer.segment or "").lower()
+
+    def group(row: MicrosoftPrice) -> tuple:
+        market_rank = 0 if country and row.market.upper() == country else 1
+        row_segment = (row.segment or "").lower()
+        wanted = row_segment == segment if segment else row_segment in ("", "commercial")
+        return (market_rank, 0 if wanted else 1, row.market, row.segment)
+
+    best = min(group(row) for row in rows)
+    return max(
+        (row for row in rows if group(row) == best),
+        key=lambda row: (row.effective_start or dt.date.min, row.pk or 0),
+    )
+
+
+def _rule_label(record_type: str) -> str:
+    try:
+        return RecordType(record_type).label
+    except ValueError:
+        return record_type or "no record type"
+
+
+def _decide(
+    *,
+    offer: Offer,
+    organization: Organization | None,
+    record_type: str,
+    currency: str,
+    month: dt.date,
+    unit_cost: Decimal | None,
+    connection,
+    msp_price: Callable[[], MspPrice | None],
+    erp_rows: Callable[[], list[MicrosoftPrice]],
+    markup_rules: Callable[[], dict[int | None, MarkupRule]],
+) -> ResolvedPrice:
+    """The rules, over look-ups the caller provides (queries, or dictionaries)."""
+    missing = []
+    price = msp_price()
+    if price is not None:
+        return ResolvedPrice(
+            round_price(price.unit_price),
+            ResolvedPriceSource.MSP_PRICE.value,
+            f"MSP price {_money(price.unit_price)} {currency} per unit per month "
+            f"({price.get_source_display()})",
+        )
+    missing.append(f"no MSP price in {currency}")
+
+    months = BILLING_PLAN_MONTHS.get(offer.billing_frequency)
+    if is_charge(record_type):
+        missing.append("no ERP for a charge (priced on the month's total)")
+    elif months is None:
+        missing.append(f"no monthly ERP for the billing plan “{offer.billing_frequency or '?'}”")
+    else:
+        row = choose_erp_row(erp_rows(), offer=offer, organization=organization)
+        if row is None:
+            missing.append(f"no Microsoft price in {currency} for {month:%Y-%m}")
+        elif row.erp_price is None:
+            missing.append("the Microsoft price list row has no ERP")
+        else:
+            where = ", ".join(part for part in (row.market, row.segment) if part)
+            since = f", from {row.effective_start:%Y-%m-%d}" if row.effective_start else ""
+            return ResolvedPrice(
+                round_price(row.erp_price / months),
+                ResolvedPriceSource.MICROSOFT_ERP.value,
+                f"Microsoft ERP {_money(row.erp_price)} {currency} per {offer.billing_frequency}"
+                f" billing ÷ {months} ({where}{since})",
+            )
+
+    rules = markup_rules()
+    candidates = []
+    if organization is not None and organization.pk in rules:
+        rule = rules[organization.pk]
+        candidates.append(
+            (
+                rule.percent,
+                ResolvedPriceSource.MARKUP_ORGANIZATION.value,
+                f"markup for {organization} ({_rule_label(record_type)})",
+            )
+        )
+    if None in rules:
+        candidates.append(
+            (
+                rules[None].percent,
+                ResolvedPriceSource.MARKUP_RECORD_TYPE.value,
+                f"markup for {_rule_label(record_type)}",
+            )
+        )
+    default = (connection.default_markups or {}).get(record_type) if connection else None
+    if default not in (None, ""):
+        try:
+            percent = Decimal(str(default))
+        except InvalidOperation:
+            percent = None
+        if percent is None or not percent.is_finite():
+            missing.append(f"the connection's default markup {default!r} is not a number")
+        else:
+            candidates.append(
+                (
+                    percent,
+                    ResolvedPriceSource.MARKUP_CONNECTION_DEFAULT.value,
+                    f"default markup of {connection} for {_rule_label(record_type)}",
+                )
+            )
+    if candidates:
+        percent, source, what = candidates[0]
+        if unit_cost is None:
+            missing.append(f"{what} is {_percent(percent)}%, but the month has no unit cost")
+        else:
+            cost = "total cost" if is_charge(record_type) else "unit cost"
+            return ResolvedPrice(
+                round_price(unit_cost * (1 + percent / 100)),
+                source,
+                f"{cost} {_money(unit_cost)} {currency} + {_percent(percent)}% ({what})",
+            )
+    else:
+        missing.append(f"no markup for {_rule_label(record_type)}")
+    return ResolvedPrice(None, ResolvedPriceSource.NONE.value, "; ".join(missing))
+
+
+def resolve_sales_price(
+    *,
+    offer: Offer,
+    organization: Organization | None,
+    record_type: str,
+    currency: str,
+    month: dt.date,
+    unit_cost: Decimal | None,
+    connection=None,
+) -> ResolvedPrice:
+    """The sales price of one unit of ``offer`` for ``organization`` in ``month`` (any day
+    of it), by the rules of the module docstring. ``unit_cost`` is the month's cost per
+    unit (charges: the month's total cost). Up to three queries; fewer when an earlier
+    rule wins."""
+    month = first_of_month(month)
+
+    def msp_price():
+        return MspPrice.objects.filter(offer=offer, currency=currency).first()
+
+    def erp_rows():
+        return list(
+            MicrosoftPrice.objects.filter(
+                _erp_effective(month),
+                product_id=offer.product_id,
+                sku_id=offer.sku_id,
+                term=offer.term,
+                billing_frequency=offer.billing_frequency,
+                currency=currency,
+            )
+        )
+
+    def markup_rules():
+        scope = Q(organization__isnull=True)
+        if organization is not None:
+            scope |= Q(organization=organization)
+        rules = MarkupRule.objects.filter(scope, record_type=record_type)
+        return {rule.organization_id: rule for rule in rules}
+
+    return _decide(
+        offer=offer,
+        organization=organization,
+        record_type=record_type,
+        currency=currency,
+        month=month,
+        unit_cost=unit_cost,
+        connection=connection,
+        msp_price=msp_price,
+        erp_rows=erp_rows,
+        markup_rules=markup_rules,
+    )
+
+
+# -- a whole report -----------------------------------------------------------------------
+
+
+def month_record_type(month: SubscriptionMonth) -> str:
+    """The roll-up's record type, else the subscription's."""
+    return month.record_type or month.subscription.record_type
+
+
+def month_unit_cost(month: SubscriptionMonth) -> Decimal | None:
+    """What the markup applies to: the unit cost per month, or for a charge the month's
+    total cost (the charge's unit is the month)."""
+    return month.total_cost if is_charge(month_record_type(month)) else month.unit_cost
+
+
+def _report_prices(
+    report: BillingReport, connection
+) -> list[tuple[SubscriptionMonth, ResolvedPrice]]:
+    """Four queries whatever the report's size: the months (with subscription, offer and
+    organization), the MSP prices, the Microsoft prices and the markup rules."""
+    months = list(
+        SubscriptionMonth.objects.filter(report=report)
+        .select_related("subscription__offer", "subscription__organization")
+        .order_by("pk")
+    )
+    if not months:
+        return []
+    currency, month = report.currency, first_of_month(report.month)
+    offers = {row.subscription.offer_id: row.subscription.offer for row in months}
+    msp = {
+        price.offer_id: price
+        for price in MspPrice.objects.filter(offer_id__in=offers, currency=currency)
+    }
+    erp: dict[tuple, list[MicrosoftPrice]] = defaultdict(list)
+    for row in MicrosoftPrice.objects.filter(
+        _erp_effective(month),
+        currency=currency,
+        product_id__in={offer.product_id for offer in offers.values()},
+        sku_id__in={offer.sku_id for offer in offers.values()},
+    ):
+        erp[(row.product_id, row.sku_id, row.term, row.billing_frequency)].append(row)
+    rules: dict[str, dict[int | None, MarkupRule]] = defaultdict(dict)
+    for rule in MarkupRule.objects.filter(
+        Q(organization__isnull=True)
+        | Q(organization_id__in={row.subscription.organization_id for row in months}),
+        record_type__in={month_record_type(row) for row in months},
+    ):
+        rules[rule.record_type][rule.organization_id] = rule
+
+    resolved = []
+    for row in months:
+        offer, record_type = row.subscription.offer, month_record_type(row)
+        key = (offer.product_id, offer.sku_id, offer.term, offer.billing_frequency)
+        price = _decide(
+            offer=offer,
+            organization=row.subscription.organization,
+            record_type=record_type,
+            currency=currency,
+            month=month,
+            unit_cost=month_unit_cost(row),
+            connection=connection,
+            msp_price=lambda offer_id=offer.pk: msp.get(offer_id),
+            erp_rows=lambda key=key: erp.get(key, []),
+            markup_rules=lambda record_type=record_type: rules.get(record_type, {}),
+        )
+        resolved.append((row, price))
+    return resolved
+
+
+def resolve_report_prices(*, report: BillingReport, connection=None) -> dict[int, ResolvedPrice]:
+    """Every subscription month of ``report`` → its price, as `resolve_sales_price` gives
+    it for the subscription's offer and organization, the month's record type (else the
+    subscription's), the report's currency and month, and `month_unit_cost()`. Four
+    queries whatever the size (none more for an empty report after the first)."""
+    return {row.pk: price for row, price in _report_prices(report, connection)}
+
+
+def month_quantity(month: SubscriptionMonth) -> Decimal:
+    """The units a price applies to: the largest quantity of the month, else the
+    end-of-month quantity. A charge counts 1 unless the report has a quantity."""
+    quantity = month.largest_quantity
+    if quantity is None:
+        quantity = month.end_quantity
+    if quantity is None:
+        return Decimal(1) if is_charge(month_record_type(month)) else Decimal(0)
+    return quantity
+
+
+def month_sales_amount(month: SubscriptionMonth, price: ResolvedPrice) -> Decimal | None:
+    """What one subscription month sells for, rounded to the cent (half up), or None
+    without a price: unit price × `month_quantity()`, except a charge priced by markup,
+    whose price already is the month's total."""
+    if price.unit_price is None:
+        return None
+    if is_charge(month_record_type(month)) and price.source != ResolvedPriceSource.MSP_PRICE:
+        return price.unit_price
+    return round_price(price.unit_price * month_quantity(month))
+
+
+def resolved_sales_total(*, report: BillingReport, connection=None) -> Decimal:
+    """Σ `month_sales_amount()` over the report's subscription months, in its currency:
+
+    - licence-based (and undecided) months: unit price × the largest quantity of the month
+      (else the end-of-month quantity, else 0);
+    - charge months: with an MSP price, that price × the month's largest quantity (1 when
+      the report has none); otherwise the month's total cost × (1 + markup);
+    - months whose price is "none" add nothing: check the sources to tell a total that is
+      complete from one that is not.
+
+    Each month's amount is rounded to the cent (half up) before adding. Four queries."""
+    total = Decimal("0.00")
+    for row, price in _report_prices(report, connection):
+        amount = month_sales_amount(row, price)
+        if amount is not None:
+            total += amount
+    return total
+
+
+# -- the price list page ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferErp:
+    currency: str
+    monthly: Decimal | None  # ERP ÷ months of the billing plan, rounded; None: no ERP
+    row: MicrosoftPrice
+
+
+def offers_erp(*, offers: Iterable[Offer], month: dt.date) -> dict[int, list[OfferErp]]:
+    """Offer id → its Microsoft ERP in force on ``month``, one per currency (chosen as
+    `resolve_sales_price` does, without an organization). One query."""
+    offers = list(offers)
+    if not offers:
+        return {}
+    month = first_of_month(month)
+    rows: dict[tuple, list[MicrosoftPrice]] = defaultdict(list)
+    for row in MicrosoftPrice.objects.filter(
+        _erp_effective(month),
+        product_id__in={offer.product_id for offer in offers},
+        sku_id__in={offer.sku_id for offer in offers},
+    ):
+        rows[(row.product_id, row.sku_id, row.term, row.billing_frequency)].append(row)
+    result: dict[int, list[OfferErp]] = {}
+    for offer in offers:
+        candidates = rows.get(
+            (offer.product_id, offer.sku_id, offer.term, offer.billing_frequency), []
+        )
+        months = BILLING_PLAN_MONTHS.get(offer.billing_frequency)
+        found = []
+        for currency in sorted({row.currency for row in candidates}):
+            row = choose_erp_row(
+                [row for row in candidates if row.currency == currency],
+                offer=offer,
+                organization=None,
+            )
+            monthly = (
+                round_price(row.erp_price / months)
+                if months and row.erp_price is not None
+                else None
+            )
+            found.append(OfferErp(currency, monthly, row))
+        result[offer.pk] = found
+    return result
+
+
+# -- services: MSP prices -----------------------------------------------------------------
+
+
+def msp_price_snapshot(price: MspPrice) -> dict:
+    return {
+        "offer": str(price.offer),
+        "offer_id": price.offer_id,
+        "currency": price.currency,
+        "unit_price": f"{Decimal(price.unit_price).quantize(Decimal('0.000001')):f}",
+        "source": price.source,
+    }
+
+
+@transaction.atomic
+def msp_price_set(*, offer: Offer, currency: str, unit_price: Decimal, user=None) -> MspPrice:
+    """Set the MSP's price for ``offer`` in ``currency`` (source "edited"). The same price
+    again changes nothing and writes no audit entry."""
+    currency = currency.strip().upper()
+    if unit_price < 0:
+        raise ValidationError("A sales price cannot be negative.")
+    price = MspPrice.objects.select_for_update().filter(offer=offer, currency=currency).first()
+    before = None
+    if price is None:
+        price = MspPrice(offer=offer, currency=currency)
+    elif price.unit_price == unit_price:
+        return price
+    else:
+        before = msp_price_snapshot(price)
+    price.unit_price = unit_price
+    price.source = PriceSourceChoices.EDITED
+    price.full_clean()
+    price.save()
+    audit_record(
+        operation="Set MSP Price",
+        obj=price,
+        before=before,
+        after=msp_price_snapshot(price),
+        user=user,
+    )
+    return price
+
+
+@transaction.atomic
+def msp_price_clear(*, offer: Offer, currency: str | None = None, user=None) -> int:
+    """Remove the MSP's price of ``offer`` in ``currency`` (None: in every currency); the
+    offer is then priced by the next rule. Returns how many prices were removed."""
+    prices = MspPrice.objects.select_for_update().filter(offer=offer)
+    if currency:
+        prices = prices.filter(currency=currency.strip().upper())
+    removed = 0
+    for price in prices:
+        audit_record(
+            operation="Clear MSP Price", obj=price, before=msp_price_snapshot(price), user=user
+        )
+        price.delete()
+        removed += 1
+    return removed
+
+
+# -- services: markup rules ---------------------------------------------------------------
+
+
+def markup_rule_snapshot(rule: MarkupRule) -> dict:
+    return {
+        "record_type": rule.record_type,
+        "organization": str(rule.organization) if rule.organization_id else None,
+        "organization_id": rule.organization_id,
+        "percent": f"{Decimal(rule.percent).quantize(CENT):f}",
+    }
+
+
+def _save_rule(rule: MarkupRule) -> None:
+    rule.full_clean()
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError:
+        raise ValidationError(
+            "There is already a markup rule for this record type and organization."
+        ) from None
+
+
+@transaction.atomic
+def markup_rule_create(
+    *, record_type: str, organization: Organization | None, percent: Decimal, user=None
+) -> MarkupRule:
+    rule = MarkupRule(record_type=record_type, organization=organization, percent=percent)
+    _save_rule(rule)
+    audit_record(
+        operation="Create Markup Rule", obj=rule, after=markup_rule_snapshot(rule), user=user
+    )
+    return rule
+
+
+@transaction.atomic
+def markup_rule_update(
+    *,
+    rule: MarkupRule,
+    record_type: str,
+    organization: Organization | None,
+    percent: Decimal,
+    user=None,
+) -> MarkupRule:
+    """Change a rule; ``before`` is read from the database, whatever ``rule`` holds."""
+    current = MarkupRule.objects.select_for_update().select_related("organization")
+    current = current.get(pk=rule.pk)
+    before = markup_rule_snapshot(current)
+    current.record_type, current.organization, current.percent = (
+        record_type,
+        organization,
+        percent,
+    )
+    _save_rule(current)
+    audit_record(
+        operation="Change Markup Rule",
+        obj=current,
+        before=before,
+        after=markup_rule_snapshot(current),
+        user=user,
+    )
+    return current
+
+
+@transaction.atomic
+def markup_rule_delete(*, rule: MarkupRule, user=None) -> None:
+    audit_record(
+        operation="Delete Markup Rule", obj=rule, before=markup_rule_snapshot(rule), user=user
+    )
+    rule.delete()
+
+
+# -- services: the MSP price list import --------------------------------------------------
+
+AUDIT_DETAIL_LIMIT = 200
+
+
+def msp_price_list_import(*, path: Path, name: str, actor: str) -> dict:
+    """Import the MSP's price list CSV (`importers.msp_pricelist_csv`): all or nothing.
+
+    Each row sets the MSP price (source "price_list") of its offer in its currency; prices
+    not in the file are left as they are. A row with an AvailabilityId prices that offer
+    (key: product, SKU, availability, term, billing plan). A row with a blank
+    AvailabilityId prices every offer of that product, SKU, term and billing plan, whatever
+    its availability (Microsoft changes availabilities; the MSP's price does not), except
+    where a row of the file names the offer's availability: that row wins. An offer that
+    does not exist yet is created (blank availability for a blank AvailabilityId), so a
+    price list may cover offers not sold yet; the billing import fills in its names and
+    record type later. The same offer key and currency twice in the file is refused.
+
+    One audit entry, "Import MSP Price List" (a failed one when the file is refused).
+    Returns the counts: rows, prices_new, prices_changed, prices_unchanged, offers_new.
+    """
+    try:
+        rows = _read_msp_price_list(path, name)
+        with transaction.atomic():
+            return _apply_msp_price_list(rows, name, actor)
+    except ImportValidationError as problem:
+        audit_record(
+            operation="Import MSP Price List",
+            object_type="MspPrice",
+            object_repr=name,
+            status="failed",
+            details={"error": str(problem)},
+            actor_name=actor,
+        )
+        raise
+
+
+def _read_msp_price_list(path: Path, name: str) -> list:
+    rows = []
+    seen: dict[tuple, int] = {}
+    with msp_pricelist_csv.read(path, file_name=name) as stream:
+        for row in stream:
+            key = (row.product_id, row.sku_id, row.availability_id, row.term,
+                   row.billing_frequency, row.currency)  # fmt: skip
+            if key in seen:
+                raise ImportValidationError(
+                    name,
+                    row.source_line,
+                    None,
+                    f"the same offer and currency as line {seen[key]}; expected each offer "
+                    "once per currency",
+                )
+            seen[key] = row.source_line
+            rows.append(row)
+    if not rows:
+        raise ImportValidationError(name, None, None, "the price list has a header but no rows")
+    return rows
+
+
+def _apply_msp_price_list(rows: list, name: str, actor: str) -> dict:
+    def offer_key(item) -> tuple:
+        return (item.product_id, item.sku_id, item.availability_id, item.term,
+                item.billing_frequency)  # fmt: skip
+
+    def plan_key(item) -> tuple:
+        return (item.product_id, item.sku_id, item.term, item.billing_frequency)
+
+    offers = {
+        offer_key(offer): offer
+        for offer in Offer.objects.filter(product_id__in={row.product_id for row in rows})
+    }
+    by_plan: dict[tuple, list[Offer]] = defaultdict(list)
+    for offer in offers.values():
+        by_plan[plan_key(offer)].append(offer)
+    created = []
+    for row in sorted(rows, key=lambda item: not item.availability_id):  # named ones first
+        key = offer_key(row)
+        missing = key not in offers if row.availability_id else not by_plan.get(plan_key(row))
+        if missing:
+            offer = Offer(
+                product_id=row.product_id,
+                sku_id=row.sku_id,
+                availability_id=row.availability_id,
+                term=row.term,
+                billing_frequency=row.billing_frequency,
+            )
+            offers[key] = offer
+            by_plan[plan_key(row)].append(offer)
+            created.append(offer)
+    Offer.objects.bulk_create(created)
+
+    wanted: dict[tuple[int, str], object] = {}  # (offer id, currency) → row
+    for row in sorted(rows, key=lambda item: bool(item.availability_id)):  # blank first
+        targets = [offers[offer_key(row)]] if row.availability_id else by_plan[plan_key(row)]
+        for offer in targets:
+            wanted[(offer.pk, row.currency)] = row
+    names = {offer.pk: offer for offer in offers.values()}
+    existing = {
+        (price.offer_id, price.currency): price
+        for price in MspPrice.objects.filter(offer_id__in={pk for pk, _ in wanted})
+    }
+    new, changed, changes = [], [], []
+    now = timezone.now()
+    for (offer_id, currency), row in wanted.items():
+        price = existing.get((offer_id, currency))
+        if price is None:
+            price = MspPrice(offer_id=offer_id, currency=currency, unit_price=row.unit_price,
+                             source=PriceSourceChoices.PRICE_LIST)  # fmt: skip
+            new.append(price)
+            before = None
+        elif price.unit_price != row.unit_price:
+            before = f"{price.unit_price.normalize():f}"
+            price.unit_price = row.unit_price
+            price.source = PriceSourceChoices.PRICE_LIST
+            price.updated_at = now
+            changed.append(price)
+        else:
+            continue
+        changes.append(
+            {
+                "offer": str(names[offer_id]),
+                "offer_id": offer_id,
+                "currency": currency,
+                "before": before,
+                "after": f"{row.unit_price.normalize():f}",
+                "line": row.source_line,
+            }
+        )
+    MspPrice.objects.bulk_create(new)
+    MspPrice.objects.bulk_update(changed, ["unit_price", "source", "updated_at"])
+    result = {
+        "rows": len(rows),
+        "prices_new": len(new),
+        "prices_changed": len(changed),
+        "prices_unchanged": len(wanted) - len(new) - len(changed),
+        "offers_new": len(created),
+    }
+    audit_record(
+        operation="Import MSP Price List",
+        object_type="MspPrice",
+        object_repr=name,
+        after=result,
+        details={
+            "changes": changes[:AUDIT_DETAIL_LIMIT],
+            "changes_not_listed": max(0, len(changes) - AUDIT_DETAIL_LIMIT),
+            "offers_created": [
+                "/".join(part or "-" for part in offer_key(offer))
+                for offer in created[:AUDIT_DETAIL_LIMIT]
+            ],
+        },
+        actor_name=actor,
+    )
+    return result

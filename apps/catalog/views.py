@@ -1,0 +1,232 @@
+"""Billing screens: organizations, offers, subscriptions and billing reports, read-only, for
+Viewers and above. Thin: selectors read, tables and templates show."""
+
+from chartkick.django import ColumnChart
+from django.views.generic import DetailView
+from django_tables2 import RequestConfig
+
+from apps.accounts.roles import Role, RoleRequiredMixin, has_role
+from apps.catalog import selectors
+from apps.catalog.filtersets import (
+    BillingReportFilterSet,
+    OfferFilterSet,
+    OrganizationFilterSet,
+    SubscriptionFilterSet,
+)
+from apps.catalog.models import Organization
+from apps.catalog.tables import (
+    AzureMonthTable,
+    BillingFileTable,
+    BillingReportTable,
+    MoneyColumn,
+    OfferTable,
+    OrganizationTable,
+    OrganizationTotalsTable,
+    RecordTypeTotalsTable,
+    SubscriptionMonthTable,
+    SubscriptionTable,
+    money,
+    quantity,
+)
+from apps.core.choices import RecordType
+from apps.core.lists import ObjectListView
+
+DETAIL_PAGE_SIZE = 50
+
+
+def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost | None) -> dict:
+    """What `catalog/_cost_chart.html` shows: ``cost_series`` and ``sales_series`` (None
+    until sales prices exist: then it is left out, never made up), and the chart itself,
+    drawn in the page by chartkick and Chart.js served from /static/."""
+    cost_series = series_of(cost, "Cost")
+    sales_series = series_of(sales, "Sales") if sales is not None else None
+    series = cost_series + (sales_series or [])
+    chart = None
+    if cost_series:
+        chart = ColumnChart(
+            series, height="260px", thousands=",", round=2, zeros=True, legend="bottom"
+        )
+    figures = {(entry["name"], label): value for entry in series for label, value in entry["data"]}
+    labels = [f"{month:%b %Y}" for month in cost.months]
+    return {
+        "cost_series": cost_series,
+        "sales_series": sales_series,
+        "chart": chart,
+        "chart_months": cost.months,
+        # The chart's figures as a table, for reading them exactly (and without script).
+        "chart_columns": [entry["name"] for entry in series],
+        "chart_rows": [
+            (label, [figures.get((entry["name"], label)) for entry in series]) for label in labels
+        ],
+    }
+
+
+def series_of(monthly: selectors.MonthlyCost, label: str) -> list[dict]:
+    """Chartkick series, one per currency: [{"name": "Cost (EUR)", "data": [[label, "1.00"],
+    ...]}]; amounts as text so no figure goes through a float on our side."""
+    return [
+        {
+            "name": f"{label} ({currency})",
+            "data": [
+                [f"{month:%b %Y}", f"{by_month[month]:.2f}"]
+                for month in monthly.months
+                if month in by_month
+            ],
+        }
+        for currency, by_month in monthly.by_currency.items()
+    ]
+
+
+class OrganizationListView(ObjectListView):
+    title = "Organizations"
+    table_class = OrganizationTable
+    filterset_class = OrganizationFilterSet
+    empty_text = "No organizations match. Organizations appear when billing files are imported."
+    search_placeholder = "Search name, customer id, domain or country"
+
+    def get_queryset(self):
+        self.month = selectors.latest_report_month()
+        return selectors.organization_list(month=self.month)
+
+    def get_table_kwargs(self):
+        return {"month": self.month}
+
+
+class OfferListView(ObjectListView):
+    title = "Offers"
+    table_class = OfferTable
+    filterset_class = OfferFilterSet
+    empty_text = "No offers match. Offers appear when billing files are imported."
+    search_placeholder = "Search product, SKU, ids or publisher"
+
+    def get_queryset(self):
+        return selectors.offer_list()
+
+
+class SubscriptionListView(ObjectListView):
+    title = "Subscriptions"
+    table_class = SubscriptionTable
+    filterset_class = SubscriptionFilterSet
+    empty_text = "No subscriptions match. Subscriptions appear when billing files are imported."
+    search_placeholder = "Search subscription id, organization or offer"
+
+    def get_queryset(self):
+        return selectors.subscription_list()
+
+
+class BillingReportListView(ObjectListView):
+    title = "Billing reports"
+    table_class = BillingReportTable
+    filterset_class = BillingReportFilterSet
+    template_name = "catalog/billingreport_list.html"
+    empty_text = "No billing reports match. Operators import Partner Center files under Imports."
+    search_placeholder = "Search month (2022-03, March), currency, invoice or file name"
+
+    def get_queryset(self):
+        return selectors.billing_report_list()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            can_import=has_role(self.request.user, Role.OPERATOR),
+            **chart_context(
+                selectors.monthly_cost(),
+                selectors.monthly_sales(),
+            ),
+        )
+        return context
+
+
+class OrganizationDetailView(RoleRequiredMixin, DetailView):
+    required_role = Role.VIEWER
+    model = Organization
+    template_name = "catalog/organization_detail.html"
+    context_object_name = "organization"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = self.object
+        subscriptions = SubscriptionTable(
+            selectors.subscription_list().filter(organization=organization),
+            exclude=("organization",),
+            prefix="subscriptions-",
+            attrs={"data-testid": "subscription-table", "class": "table table-sm align-middle"},
+        )
+        RequestConfig(self.request, paginate={"per_page": DETAIL_PAGE_SIZE}).configure(
+            subscriptions
+        )
+        cost = selectors.monthly_cost(organization=organization)
+        context.update(
+            subscriptions=subscriptions,
+            **chart_context(
+                cost,
+                selectors.monthly_sales(organization=organization),
+            ),
+        )
+        return context
+
+
+class SubscriptionDetailView(RoleRequiredMixin, DetailView):
+    required_role = Role.VIEWER
+    template_name = "catalog/subscription_detail.html"
+    context_object_name = "subscription"
+
+    def get_queryset(self):
+        return selectors.subscription_list()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        months = SubscriptionMonthTable(
+            selectors.subscription_month_list(subscription=self.object), prefix="months-"
+        )
+        RequestConfig(self.request, paginate={"per_page": DETAIL_PAGE_SIZE}).configure(months)
+        context.update(months=months, quantity=quantity(self.object.quantity))
+        return context
+
+
+class BillingReportDetailView(RoleRequiredMixin, DetailView):
+    required_role = Role.VIEWER
+    template_name = "catalog/billingreport_detail.html"
+    context_object_name = "report"
+
+    def get_queryset(self):
+        return selectors.billing_report_list()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = self.object
+        record_types = selectors.report_record_types(report=report)
+        labels = dict(RecordType.choices)
+        organizations = OrganizationTotalsTable(
+            selectors.report_organization_totals(report=report, record_types=record_types),
+            extra_columns=[
+                (
+                    selectors.record_type_column(record_type),
+                    MoneyColumn(
+                        verbose_name=labels.get(record_type, "Not decided"),
+                        order_by=(selectors.record_type_column(record_type), "organization_name"),
+                    ),
+                )
+                for record_type in record_types
+            ],
+            prefix="organizations-",
+        )
+        RequestConfig(self.request, paginate={"per_page": DETAIL_PAGE_SIZE}).configure(
+            organizations
+        )
+        context.update(
+            total_cost=money(report.total_cost),
+            invoice_numbers=selectors.report_invoice_numbers(report),
+            files=BillingFileTable(selectors.report_files(report=report)),
+            record_type_totals=RecordTypeTotalsTable(
+                selectors.report_record_type_totals(report=report)
+            ),
+            organizations=organizations,
+            azure_months=AzureMonthTable(selectors.report_azure_months(report=report)),
+            warnings=selectors.report_warnings(report=report),
+            **chart_context(
+                selectors.monthly_cost(until=report.month),
+                selectors.monthly_sales(until=report.month),
+            ),
+        )
+        return context

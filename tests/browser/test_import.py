@@ -1,0 +1,44 @@
+"""In a real browser, with a real worker: an Operator uploads two billing files, watches
+the progress bar finish, and sees the report totals."""
+
+import pytest
+
+from tests.catalog.generator import write_recon_csv
+from tests.catalog.test_importing import march_rows
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_operator_uploads_two_files_and_sees_the_totals(
+    page, live_server, worker, operator, tmp_path
+):
+    rows = march_rows()
+    first, second = tmp_path / "recon-part-1.csv", tmp_path / "recon-part-2.csv"
+    write_recon_csv(first, rows[:5])
+    write_recon_csv(second, [{**row, "InvoiceNumber": "G000000002"} for row in rows[5:]])
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill(operator.username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("main-nav").get_by_role("link", name="Billing reports").click()
+    page.get_by_role("link", name="Import files").click()
+    page.get_by_label("Partner Center files").set_input_files([str(first), str(second)])
+    page.get_by_role("button", name="Import").click()
+
+    bar = page.get_by_test_id("import-bar")
+    bar.wait_for()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=import-bar]')"
+        ".getAttribute('aria-valuenow') === '100'",
+        timeout=60_000,
+    )
+    assert page.get_by_test_id("import-status").inner_text() == "Succeeded"
+    totals = page.get_by_test_id("import-totals").inner_text()
+    assert "license_based" in totals and "275.23" in totals
+    assert "11 of about 11 lines" in page.get_by_test_id("import-lines").inner_text()
+
+    page.get_by_role("link", name="March 2022 (EUR)").click()
+    page.get_by_role("heading", name="March 2022 (EUR)").wait_for()
+    assert "275.23" in page.content()

@@ -1,0 +1,193 @@
+"""Bad billing files: each gives a clear message naming where, and changes nothing.
+
+A good file of the same month is imported in the same call first, so "changes nothing"
+also covers the lines that were fine.
+"""
+
+import pytest
+
+from apps.catalog.importers.errors import ImportValidationError
+from apps.catalog.importing import import_billing
+from tests.catalog.generator import (
+    RECON_COLUMNS,
+    usage_row,
+    write_csv,
+    write_jsonl,
+    write_recon_csv,
+    write_usage_csv,
+)
+from tests.catalog.test_importing import counts, march_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def recon_with(tmp_path, change):
+    rows = march_rows()
+    change(rows)
+    path = tmp_path / "bad.csv"
+    write_recon_csv(path, rows)
+    return path
+
+
+def set_cell(column, value, row=3):
+    def change(rows):
+        rows[row][column] = value
+
+    return change
+
+
+def raw(tmp_path, data: bytes, name="bad.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def header_only(tmp_path, columns):
+    path = tmp_path / "bad.csv"
+    write_csv(path, columns, [])
+    return path
+
+
+def truncated(tmp_path):
+    good = tmp_path / "whole.csv"
+    write_recon_csv(good, march_rows())
+    data = good.read_bytes()
+    return raw(tmp_path, data[: len(data) - 40])  # cut in the middle of the last line
+
+
+def truncated_gzip(tmp_path):
+    path = tmp_path / "bad.jsonl.gz"
+    write_jsonl(path, march_rows(), gzip=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def duplicated_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    write_csv(path, [*RECON_COLUMNS, "Subtotal"], march_rows())
+    return path
+
+
+def missing_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    write_csv(path, [c for c in RECON_COLUMNS if c != "SubscriptionId"], march_rows())
+    return path
+
+
+def jsonl_not_an_object(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    write_jsonl(path, march_rows())
+    with open(path, "a") as handle:
+        handle.write("[1, 2, 3]\n")
+    return path
+
+
+def usage_other_month(tmp_path):
+    path = tmp_path / "bad.csv"
+    write_usage_csv(path, [usage_row(), usage_row(UsageDate="12/01/2025")])
+    return path
+
+
+def mixed_currency(tmp_path):
+    rows = march_rows()
+    rows[5]["Currency"] = "USD"
+    path = tmp_path / "bad.csv"
+    write_recon_csv(path, rows)
+    return path
+
+
+CASES = {
+    "empty file": (lambda p: raw(p, b""), ["bad.csv"]),
+    "binary file": (lambda p: raw(p, bytes(range(256)) * 20), ["bad.csv"]),
+    "wrong encoding": (
+        lambda p: raw(p, ("Kunde,Ãœ\n" * 3).encode("utf-16")),
+        ["bad.csv"],
+    ),
+    "unknown header": (lambda p: raw(p, b"a,b,c\n1,2,3\n"), ["bad.csv", "unknown format"]),
+    "header without lines": (lambda p: header_only(p, RECON_COLUMNS), ["bad.csv", "no lines"]),
+    "missing column": (missing_column, ["bad.csv", "SubscriptionId"]),
+    "duplicated column": (duplicated_column, ["bad.csv", "Subtotal"]),
+    "unknown charge type": (
+        lambda p: recon_with(p, set_cell("ChargeType", "refundEverything")),
+        ["bad.csv, line 5, column ChargeType"],
+    ),
+    "unparsable date": (
+        lambda p: recon_with(p, set_cell("OrderDate", "31/31/2022")),
+        ["bad.csv, line 5, column OrderDate"],
+    ),
+    "unparsable number": (
+        lambda p: recon_with(p, set_cell("Subtotal", "12,34,5x")),
+        ["bad.csv, line 5, column Subtotal"],
+    ),
+    "quantity of 10^12": (
+        lambda p: recon_with(p, set_cell("BillableQuantity", "1000000000000")),
+        ["bad.csv, line 5, column BillableQuantity"],
+    ),
+    "negative billable quantity": (
+        lambda p: recon_with(p, set_cell("BillableQuantity", "-3")),
+        ["bad.csv, line 5, column BillableQuantity"],
+    ),
+    "customer id that is not a GUID": (
+        lambda p: recon_with(p, set_cell("CustomerId", "contoso")),
+        ["bad.csv, line 5, column CustomerId"],
+    ),
+    "line of another month": (
+        lambda p: recon_with(p, set_cell("OrderDate", "4/1/2022")),
+        ["bad.csv, line 5, column OrderDate", "2022-03"],
+    ),
+    "two currencies in one file": (mixed_currency, ["bad.csv, line 7, column Currency"]),
+    "file cut in the middle": (truncated, ["bad.csv"]),
+    "gzip cut in the middle": (truncated_gzip, ["bad.jsonl.gz"]),
+    "JSON line that is not an object": (jsonl_not_an_object, ["bad.jsonl, line 12"]),
+    "usage line of another month": (usage_other_month, ["bad.csv, line 3, column UsageDate"]),
+    "price list given as a billing file": (lambda p: _price_list(p), ["prices.csv", "price list"]),
+    "blank subscription id": (
+        lambda p: recon_with(p, set_cell("SubscriptionId", "")),
+        ["bad.csv, line 5, column SubscriptionId"],
+    ),
+}
+
+
+def _price_list(tmp_path):
+    from tests.catalog.generator import pricelist_row, write_pricelist_csv
+
+    path = tmp_path / "prices.csv"
+    write_pricelist_csv(path, [pricelist_row()])
+    return path
+
+
+def good_file(tmp_path, case: str):
+    """A good file of the same month as the bad one, imported first in the same call."""
+    if case == "usage line of another month":
+        path = tmp_path / "good-usage.csv"
+        write_usage_csv(path, [usage_row(), usage_row(UsageDate="11/05/2025")])
+        return path
+    path = tmp_path / "good-recon.csv"
+    write_recon_csv(path, march_rows(InvoiceNumber="G000000009"))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_bad_file_changes_nothing(tmp_path, case):
+    make, expected = CASES[case]
+    good = good_file(tmp_path, case)
+    bad = make(tmp_path)
+    before = counts()
+    with pytest.raises(ImportValidationError) as problem:
+        import_billing([(good, good.name), (bad, bad.name)])
+    message = str(problem.value)
+    for words in expected:
+        assert words in message, message
+    assert counts() == before
+
+
+def test_there_are_at_least_twenty_cases():
+    assert len(CASES) >= 20
+
+
+def test_the_good_files_alone_import(tmp_path):
+    recon = good_file(tmp_path, "any")
+    usage = good_file(tmp_path, "usage line of another month")
+    assert import_billing([(recon, recon.name)]).files[0].lines == 11
+    assert import_billing([(usage, usage.name)]).files[0].lines == 2
