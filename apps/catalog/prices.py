@@ -561,7 +561,8 @@ def markup_rule_update(
     user=None,
 ) -> MarkupRule:
     """Change a rule; ``before`` is read from the database, whatever ``rule`` holds."""
-    current = MarkupRule.objects.select_for_update().select_related("organization")
+    # Lock the rule only: its organization is on the nullable side of an outer join.
+    current = MarkupRule.objects.select_for_update(of=("self",)).select_related("organization")
     current = current.get(pk=rule.pk)
     before = markup_rule_snapshot(current)
     current.record_type, current.organization, current.percent = (
