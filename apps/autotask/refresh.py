@@ -150,7 +150,15 @@ def store_rows(connection: Connection, source: Source, rows: list[dict], *, comp
                 row.gone_at = now
                 gone.append(row)
     with transaction.atomic():
-        model.objects.bulk_create(created, batch_size=500)
+        # Upsert: another process refreshing the same connection may have inserted the row
+        # since we read the table (two refreshes can overlap, e.g. a resumed deferred one).
+        model.objects.bulk_create(
+            created,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["connection", "autotask_id"],
+            update_fields=[*names, "gone_at"],
+        )
         model.objects.bulk_update(updated, [*names, "gone_at"], batch_size=500)
         model.objects.bulk_update(gone, ["gone_at"], batch_size=500)
     return {"read": len(rows), "new": len(created), "changed": len(updated), "gone": len(gone)}
