@@ -157,8 +157,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def term_code(line: ReconLine) -> str:
-    months = term_months_of(line)
+def term_code(months: int | None) -> str:
+    """An Offer's term for a number of months: 12 → "P1Y", 1 → "P1M", None → ""."""
     if not months:
         return ""
     return f"P{months // 12}Y" if months % 12 == 0 else f"P{months}M"
@@ -446,7 +446,7 @@ class Importer:
                 "product_id": line.product_id,
                 "sku_id": line.sku_id,
                 "availability_id": line.availability_id,
-                "term": term_code(line),
+                "term": term_code(term_months_of(line)),
                 "billing_frequency": billing_frequency_of(line),
             },
             {
@@ -681,6 +681,34 @@ def previous_figures(report: BillingReport) -> dict[str, MonthFigures]:
     }
 
 
+def month_offers(figures: list[MonthFigures]) -> dict[str, Offer]:
+    """The offer each subscription month ends on, by subscription id: the Offer with the
+    month's product, SKU and availability, and its term and billing plan where more than
+    one has those (one query)."""
+    keys = {item.offer_key for item in figures}
+    candidates: dict[tuple, list[Offer]] = defaultdict(list)
+    if keys:
+        for offer in Offer.objects.filter(
+            product_id__in={key.product_id for key in keys},
+            sku_id__in={key.sku_id for key in keys},
+        ).order_by("pk"):
+            candidates[(offer.product_id, offer.sku_id, offer.availability_id)].append(offer)
+    found = {}
+    for item in figures:
+        offers = candidates.get(tuple(item.offer_key))
+        if not offers:
+            continue
+        wanted = (term_code(item.term_months), item.billing_frequency)
+        found[item.subscription_id] = next(
+            (offer for offer in offers if (offer.term, offer.billing_frequency) == wanted),
+            next(
+                (offer for offer in offers if offer.billing_frequency == item.billing_frequency),
+                offers[-1],
+            ),
+        )
+    return found
+
+
 def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) -> None:
     """Recompute the report's subscription months and Azure months from its stored lines."""
     lines = [
@@ -696,16 +724,23 @@ def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) 
             subscription_id__in=[item.subscription_id for item in figures]
         )
     }
+    offers = month_offers(figures)
+    # A month imported late must not undo what a later month says of the subscription.
+    latest = not BillingReport.objects.filter(
+        currency=report.currency, month__gt=report.month
+    ).exists()
     report.subscription_months.all().delete()
     rows = []
     for item in figures:
         subscription = subscriptions.get(item.subscription_id)
         if subscription is None:
             continue
+        offer = offers.get(item.subscription_id)
         rows.append(
             SubscriptionMonth(
                 report=report,
                 subscription=subscription,
+                offer=offer,
                 record_type=item.record_type or "",
                 unit_cost=item.unit_cost_month,
                 unit_cost_source=item.unit_cost_source,
@@ -720,7 +755,11 @@ def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) 
                 figures=month_figures_to_json(item),
             )
         )
+        if not latest:
+            continue
         changes = {}
+        if offer is not None and subscription.offer_id != offer.pk:
+            changes["offer"] = offer
         if item.end_quantity is not None and subscription.quantity != item.end_quantity:
             changes["quantity"] = item.end_quantity
         if item.cancelled and subscription.status != SubscriptionStatusChoices.CANCELLED:

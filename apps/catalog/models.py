@@ -260,6 +260,15 @@ class SubscriptionMonth(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="months", verbose_name="subscription"
     )
+    offer = models.ForeignKey(
+        Offer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscription_months",
+        verbose_name="offer",
+        help_text="What the subscription was at the end of the month (an upgrade changes it).",
+    )
     record_type = models.CharField(
         max_length=30, choices=RecordType.choices, blank=True, verbose_name="record type"
     )

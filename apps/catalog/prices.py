@@ -307,32 +307,37 @@ def month_unit_cost(month: SubscriptionMonth) -> Decimal | None:
     return month.total_cost if is_charge(month_record_type(month)) else month.unit_cost
 
 
-def _report_prices(
-    report: BillingReport, connection
+def month_offer(month: SubscriptionMonth) -> Offer:
+    """The offer the month is priced as: the one it ended on, else the subscription's."""
+    return month.offer or month.subscription.offer
+
+
+def _prices_of(
+    months: list[SubscriptionMonth], connection
 ) -> list[tuple[SubscriptionMonth, ResolvedPrice]]:
-    """Four queries whatever the report's size: the months (with subscription, offer and
-    organization), the MSP prices, the Microsoft prices and the markup rules."""
-    months = list(
-        SubscriptionMonth.objects.filter(report=report)
-        .select_related("subscription__offer", "subscription__organization")
-        .order_by("pk")
-    )
+    """Each month (with its report, offer, subscription and organization loaded) and its
+    price. Three queries whatever the number of months and reports: the MSP prices, the
+    Microsoft prices in force during any of the months, and the markup rules."""
     if not months:
         return []
-    currency, month = report.currency, first_of_month(report.month)
-    offers = {row.subscription.offer_id: row.subscription.offer for row in months}
+    offers = {month_offer(row).pk: month_offer(row) for row in months}
+    currencies = {row.report.currency for row in months}
+    first = min(row.report.month for row in months)
+    last = max(row.report.month for row in months)
     msp = {
-        price.offer_id: price
-        for price in MspPrice.objects.filter(offer_id__in=offers, currency=currency)
+        (price.offer_id, price.currency): price
+        for price in MspPrice.objects.filter(offer_id__in=offers, currency__in=currencies)
     }
     erp: dict[tuple, list[MicrosoftPrice]] = defaultdict(list)
     for row in MicrosoftPrice.objects.filter(
-        _erp_effective(month),
-        currency=currency,
+        (Q(effective_start__isnull=True) | Q(effective_start__lte=last))
+        & (Q(effective_end__isnull=True) | Q(effective_end__gte=first)),
+        currency__in=currencies,
         product_id__in={offer.product_id for offer in offers.values()},
         sku_id__in={offer.sku_id for offer in offers.values()},
     ):
-        erp[(row.product_id, row.sku_id, row.term, row.billing_frequency)].append(row)
+        key = (row.currency, row.product_id, row.sku_id, row.term, row.billing_frequency)
+        erp[key].append(row)
     rules: dict[str, dict[int | None, MarkupRule]] = defaultdict(dict)
     for rule in MarkupRule.objects.filter(
         Q(organization__isnull=True)
@@ -341,10 +346,19 @@ def _report_prices(
     ):
         rules[rule.record_type][rule.organization_id] = rule
 
+    def in_force(rows: list[MicrosoftPrice], month: dt.date) -> list[MicrosoftPrice]:
+        return [
+            row
+            for row in rows
+            if (row.effective_start is None or row.effective_start <= month)
+            and (row.effective_end is None or row.effective_end >= month)
+        ]
+
     resolved = []
     for row in months:
-        offer, record_type = row.subscription.offer, month_record_type(row)
-        key = (offer.product_id, offer.sku_id, offer.term, offer.billing_frequency)
+        offer, record_type = month_offer(row), month_record_type(row)
+        currency, month = row.report.currency, first_of_month(row.report.month)
+        key = (currency, offer.product_id, offer.sku_id, offer.term, offer.billing_frequency)
         price = _decide(
             offer=offer,
             organization=row.subscription.organization,
@@ -353,19 +367,36 @@ def _report_prices(
             month=month,
             unit_cost=month_unit_cost(row),
             connection=connection,
-            msp_price=lambda offer_id=offer.pk: msp.get(offer_id),
-            erp_rows=lambda key=key: erp.get(key, []),
+            msp_price=lambda key=(offer.pk, currency): msp.get(key),
+            erp_rows=lambda key=key, month=month: in_force(erp.get(key, []), month),
             markup_rules=lambda record_type=record_type: rules.get(record_type, {}),
         )
         resolved.append((row, price))
     return resolved
 
 
+def priced_months(months, connection=None) -> list[tuple[SubscriptionMonth, ResolvedPrice]]:
+    """The subscription months of a queryset (any number of reports) with their prices,
+    in four queries."""
+    rows = list(
+        months.select_related(
+            "report", "offer", "subscription__offer", "subscription__organization"
+        ).order_by("pk")
+    )
+    return _prices_of(rows, connection)
+
+
+def _report_prices(
+    report: BillingReport, connection
+) -> list[tuple[SubscriptionMonth, ResolvedPrice]]:
+    return priced_months(SubscriptionMonth.objects.filter(report=report), connection)
+
+
 def resolve_report_prices(*, report: BillingReport, connection=None) -> dict[int, ResolvedPrice]:
     """Every subscription month of ``report`` → its price, as `resolve_sales_price` gives
-    it for the subscription's offer and organization, the month's record type (else the
-    subscription's), the report's currency and month, and `month_unit_cost()`. Four
-    queries whatever the size (none more for an empty report after the first)."""
+    it for the month's offer (`month_offer()`) and the subscription's organization, the
+    month's record type (else the subscription's), the report's currency and month, and
+    `month_unit_cost()`. Four queries whatever the size (one for an empty report)."""
     return {row.pk: price for row, price in _report_prices(report, connection)}
 
 

@@ -5,12 +5,13 @@ Every list is annotated here (counts and sums as subqueries, so no join multipli
 and its foreign keys selected, so a page costs a fixed number of queries whatever its size.
 
 Cost is what Microsoft billed: the sum of the month's `SubscriptionMonth.total_cost`, per
-billing currency (amounts in two currencies are never added up).
+billing currency (amounts in two currencies are never added up). Sales are the same
+months priced by `apps/catalog/prices.py`.
 """
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
@@ -28,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from apps.autotask.models import Connection
 from apps.catalog.models import (
     AzureMonth,
     BillingFile,
@@ -37,6 +39,7 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
+from apps.catalog.prices import month_sales_amount, priced_months
 from apps.core.choices import RecordType
 
 CHART_MONTHS = 12
@@ -244,18 +247,49 @@ def report_warnings(*, report: BillingReport) -> list[RollupWarning]:
 
 @dataclass(frozen=True)
 class MonthlyCost:
-    """Cost per report month, per billing currency, over the last reports.
+    """Cost (or sales) per report month, per billing currency, over the last reports.
 
-    ``months`` oldest first; ``by_currency[currency][month]`` is the cost, 0 for a month
+    ``months`` oldest first; ``by_currency[currency][month]`` is the amount, 0 for a month
     whose report had nothing for the organization, and missing where there was no report in
-    that currency that month."""
+    that currency that month. For sales, ``unpriced[(currency, month)]`` counts the
+    subscription months without a sales price, which add nothing to the amount."""
 
     months: list[dt.date]
     by_currency: dict[str, dict[dt.date, Decimal]]
+    unpriced: dict[tuple[str, dt.date], int] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
         return not self.by_currency
+
+    @property
+    def unpriced_total(self) -> int:
+        return sum(self.unpriced.values())
+
+
+def _chart_window(until: dt.date | None, months: int) -> tuple[list[dt.date], list[tuple]]:
+    """The last ``months`` report months up to ``until`` (newest first), and every
+    (month, currency) report among them. One query."""
+    reports = BillingReport.objects.order_by("-month", "currency")
+    if until is not None:
+        reports = reports.filter(month__lte=until)
+    pairs = list(reports.values_list("month", "currency"))
+    window = sorted({month for month, _ in pairs}, reverse=True)[:months]
+    return window, [(month, currency) for month, currency in pairs if month in window]
+
+
+def _by_currency(
+    window: list[dt.date], pairs: list[tuple], sums: dict[tuple, Decimal], *, every: bool
+) -> dict[str, dict[dt.date, Decimal]]:
+    """Fill the months of each currency: every report's currency (``every``), else only the
+    currencies that have an amount."""
+    currencies = None if every else {currency for _, currency in sums}
+    by_currency: dict[str, dict[dt.date, Decimal]] = defaultdict(dict)
+    for month, currency in pairs:
+        if currencies is not None and currency not in currencies:
+            continue
+        by_currency[currency][month] = sums.get((month, currency)) or Decimal(0)
+    return dict(sorted(by_currency.items()))
 
 
 def monthly_cost(
@@ -266,11 +300,7 @@ def monthly_cost(
 ) -> MonthlyCost:
     """The cost of the whole MSP (or of one organization) in each of the last ``months``
     report months, up to and including ``until`` (default: the newest). Two queries."""
-    reports = BillingReport.objects.order_by("-month", "currency")
-    if until is not None:
-        reports = reports.filter(month__lte=until)
-    pairs = list(reports.values_list("month", "currency"))
-    window = sorted({month for month, _ in pairs}, reverse=True)[:months]
+    window, pairs = _chart_window(until, months)
     if not window:
         return MonthlyCost(months=[], by_currency={})
     rows = SubscriptionMonth.objects.filter(report__month__in=window)
@@ -282,13 +312,17 @@ def monthly_cost(
         .values("report__month", "report__currency")
         .annotate(total=Sum("total_cost"))
     }
-    currencies = {currency for _, currency in sums} if organization else None
-    by_currency: dict[str, dict[dt.date, Decimal]] = defaultdict(dict)
-    for month, currency in pairs:
-        if month not in window or (currencies is not None and currency not in currencies):
-            continue
-        by_currency[currency][month] = sums.get((month, currency)) or Decimal(0)
-    return MonthlyCost(months=sorted(window), by_currency=dict(sorted(by_currency.items())))
+    return MonthlyCost(
+        months=sorted(window),
+        by_currency=_by_currency(window, pairs, sums, every=organization is None),
+    )
+
+
+def pricing_connection():
+    """The connection whose default markups price the charts: the only one there is;
+    with several, none (until organizations are mapped to a connection's companies)."""
+    connections = list(Connection.objects.order_by("pk")[:2])
+    return connections[0] if len(connections) == 1 else None
 
 
 def monthly_sales(
@@ -296,10 +330,30 @@ def monthly_sales(
     organization: Organization | None = None,
     until: dt.date | None = None,
     months: int = CHART_MONTHS,
-) -> MonthlyCost | None:
-    """Sales per month, the counterpart of `monthly_cost`: None until sales prices exist.
-
-    Sales prices are being built in ``apps/catalog/prices.py`` (its
-    ``resolved_sales_total(...)``); once it is there this returns the same shape as
-    `monthly_cost`, and the pages' ``sales_series`` shows. Never a made-up figure."""
-    return None
+    connection=None,
+) -> MonthlyCost:
+    """Sales per month, the counterpart of `monthly_cost`: Σ `prices.month_sales_amount`
+    of each month's subscription months, priced by the rules of ``prices`` (with
+    ``connection``'s default markups). A currency shows only where some month has a
+    price; months without one are counted in ``unpriced``, never guessed. Five queries
+    whatever the number of months and subscriptions."""
+    window, pairs = _chart_window(until, months)
+    if not window:
+        return MonthlyCost(months=[], by_currency={})
+    rows = SubscriptionMonth.objects.filter(report__month__in=window)
+    if organization is not None:
+        rows = rows.filter(subscription__organization=organization)
+    sums: dict[tuple, Decimal] = {}
+    unpriced: dict[tuple, int] = defaultdict(int)
+    for row, price in priced_months(rows, connection):
+        key = (row.report.month, row.report.currency)
+        amount = month_sales_amount(row, price)
+        if amount is None:
+            unpriced[(row.report.currency, row.report.month)] += 1
+        else:
+            sums[key] = sums.get(key, Decimal("0.00")) + amount
+    return MonthlyCost(
+        months=sorted(window),
+        by_currency=_by_currency(window, pairs, sums, every=False),
+        unpriced=dict(unpriced),
+    )

@@ -34,13 +34,14 @@ from apps.core.lists import ObjectListView
 DETAIL_PAGE_SIZE = 50
 
 
-def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost | None) -> dict:
-    """What `catalog/_cost_chart.html` shows: ``cost_series`` and ``sales_series`` (None
-    until sales prices exist: then it is left out, never made up), and the chart itself,
-    drawn in the page by chartkick and Chart.js served from /static/."""
+def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost) -> dict:
+    """What `catalog/_cost_chart.html` shows: the cost and sales series (a sales series
+    only for a currency where some month has a price), how many subscription months have
+    no sales price, and the chart itself, drawn in the page by chartkick and Chart.js
+    served from /static/."""
     cost_series = series_of(cost, "Cost")
-    sales_series = series_of(sales, "Sales") if sales is not None else None
-    series = cost_series + (sales_series or [])
+    sales_series = series_of(sales, "Sales")
+    series = cost_series + sales_series
     chart = None
     if cost_series:
         chart = ColumnChart(
@@ -51,6 +52,7 @@ def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost | No
     return {
         "cost_series": cost_series,
         "sales_series": sales_series,
+        "unpriced_months": sales.unpriced_total,
         "chart": chart,
         "chart_months": cost.months,
         # The chart's figures as a table, for reading them exactly (and without script).
@@ -59,6 +61,16 @@ def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost | No
             (label, [figures.get((entry["name"], label)) for entry in series]) for label in labels
         ],
     }
+
+
+def charts(*, organization=None, until=None) -> dict:
+    """The cost and sales chart of the last report months (see `chart_context`)."""
+    return chart_context(
+        selectors.monthly_cost(organization=organization, until=until),
+        selectors.monthly_sales(
+            organization=organization, until=until, connection=selectors.pricing_connection()
+        ),
+    )
 
 
 def series_of(monthly: selectors.MonthlyCost, label: str) -> list[dict]:
@@ -129,10 +141,7 @@ class BillingReportListView(ObjectListView):
         context = super().get_context_data(**kwargs)
         context.update(
             can_import=has_role(self.request.user, Role.OPERATOR),
-            **chart_context(
-                selectors.monthly_cost(),
-                selectors.monthly_sales(),
-            ),
+            **charts(),
         )
         return context
 
@@ -155,14 +164,7 @@ class OrganizationDetailView(RoleRequiredMixin, DetailView):
         RequestConfig(self.request, paginate={"per_page": DETAIL_PAGE_SIZE}).configure(
             subscriptions
         )
-        cost = selectors.monthly_cost(organization=organization)
-        context.update(
-            subscriptions=subscriptions,
-            **chart_context(
-                cost,
-                selectors.monthly_sales(organization=organization),
-            ),
-        )
+        context.update(subscriptions=subscriptions, **charts(organization=organization))
         return context
 
 
@@ -224,9 +226,6 @@ class BillingReportDetailView(RoleRequiredMixin, DetailView):
             organizations=organizations,
             azure_months=AzureMonthTable(selectors.report_azure_months(report=report)),
             warnings=selectors.report_warnings(report=report),
-            **chart_context(
-                selectors.monthly_cost(until=report.month),
-                selectors.monthly_sales(until=report.month),
-            ),
+            **charts(until=report.month),
         )
         return context

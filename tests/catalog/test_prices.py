@@ -27,6 +27,7 @@ from apps.catalog.models import (
 )
 from apps.catalog.prices import (
     ResolvedPrice,
+    priced_months,
     resolve_report_prices,
     resolve_sales_price,
     resolved_sales_total,
@@ -360,6 +361,57 @@ def test_resolved_sales_total(report_setup, django_assert_num_queries):
     with django_assert_num_queries(4):
         total = resolved_sales_total(report=report, connection=connection)
     assert total == D("565.00")  # + G: 100 × 1.05
+
+
+def test_months_of_several_reports_are_priced_each_by_its_own_month_in_four_queries(
+    offer, contoso, django_assert_num_queries
+):
+    # The ERP changes on Mar 1: 132 a year until then, 144 from then on (÷ 12 a month).
+    erp_row("132", effective_end=dt.date(2025, 2, 28))
+    erp_row("144", effective_start=dt.date(2025, 3, 1))
+    erp_row("99", currency="EUR", market="DE")  # EUR, all the time
+    subscription = Subscription.objects.create(
+        subscription_id="sub-1", organization=contoso, offer=offer, record_type="license_based"
+    )
+    reports = {
+        (month, currency): BillingReport.objects.create(month=month, currency=currency)
+        for month in (FEB, dt.date(2025, 3, 1))
+        for currency in ("USD", "EUR")
+    }
+    for report in reports.values():
+        SubscriptionMonth.objects.create(
+            report=report, subscription=subscription, record_type="license_based",
+            unit_cost=D("9"), total_cost=D("9"), largest_quantity=D("1"),
+        )  # fmt: skip
+
+    with django_assert_num_queries(4):
+        priced = priced_months(SubscriptionMonth.objects.all())
+
+    assert {(row.report.month, row.report.currency): price.unit_price for row, price in priced} == {
+        (FEB, "USD"): D("11.00"),  # 132 / 12
+        (dt.date(2025, 3, 1), "USD"): D("12.00"),  # 144 / 12
+        (FEB, "EUR"): D("8.25"),  # 99 / 12
+        (dt.date(2025, 3, 1), "EUR"): D("8.25"),
+    }
+
+
+def test_a_month_is_priced_as_the_offer_it_ended_on(offer, contoso):
+    # Upgraded in February: the subscription's month ended on E3, which has an MSP price.
+    target = make_offer("CFQ7TTC0LFK5", product_name="Office 365 E3")
+    MspPrice.objects.create(offer=target, currency="USD", unit_price=D("23"), source="edited")
+    subscription = Subscription.objects.create(
+        subscription_id="sub-1", organization=contoso, offer=offer, record_type="license_based"
+    )
+    report = BillingReport.objects.create(month=FEB, currency="USD")
+    month = SubscriptionMonth.objects.create(
+        report=report, subscription=subscription, offer=target, record_type="license_based",
+        unit_cost=D("20"), total_cost=D("20"), largest_quantity=D("2"),
+    )  # fmt: skip
+
+    price = resolve_report_prices(report=report)[month.pk]
+
+    assert (price.unit_price, price.source) == (D("23.00"), "msp_price")
+    assert resolved_sales_total(report=report) == D("46.00")  # 23.00 × 2
 
 
 # -- the MSP price list -------------------------------------------------------------------

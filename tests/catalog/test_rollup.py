@@ -6,9 +6,8 @@ Every expected figure is worked out by hand in the test, from Microsoft's worked
 """
 
 import datetime as dt
-import itertools
-from dataclasses import fields, replace
-from decimal import Decimal
+from dataclasses import replace
+from decimal import Decimal as D
 
 from apps.catalog.importers.records import ReconLine, UsageLine
 from apps.catalog.rollup import (
@@ -20,100 +19,30 @@ from apps.catalog.rollup import (
     rounding_allowance,
 )
 from apps.core.choices import RecordType
-
-D = Decimal
-_lines = itertools.count(2)
-_DECIMALS = {f.name for f in fields(ReconLine) if "Decimal" in str(f.type)}
-_DATES = {f.name for f in fields(ReconLine) if "date" in str(f.type)}
-
-BUSINESS_STANDARD = {
-    "product_id": "CFQ7TTC0LDPB",
-    "sku_id": "0001",
-    "availability_id": "CFQ7TTC0K5BV",
-    "product_name": "Microsoft 365 Business Standard",
-    "sku_name": "Microsoft 365 Business Standard",
-}
-OFFICE_E1 = {
-    "product_id": "CFQ7TTC0LF8Q",
-    "sku_id": "0001",
-    "availability_id": "CFQ7TTC0K5DM",
-    "product_name": "Office 365 E1",
-    "sku_name": "Office 365 E1",
-}
-
-BASE = ReconLine(
-    source_line=2,
-    partner_id="partner",
-    customer_id="cust-1",
-    customer_name="Contoso",
-    customer_domain_name="contoso.onmicrosoft.com",
-    customer_country="DE",
-    invoice_number="G000000001",
-    mpn_id="1234567",
-    tier2_mpn_id="",
-    order_id="order",
-    order_date=dt.date(2022, 3, 5),
-    **BUSINESS_STANDARD,
-    charge_type="new",
-    unit_price=D("12"),
-    quantity=D("10"),
-    subtotal=D("120"),
-    tax_total=None,
-    total=None,
-    currency="EUR",
-    price_adjustment_description="",
-    publisher_name="Microsoft Corporation",
-    publisher_id="",
-    subscription_description="",
-    subscription_id="sub-1",
-    charge_start_date=dt.date(2022, 3, 5),
-    charge_end_date=dt.date(2022, 4, 4),
-    term_and_billing_cycle="One-Month commitment for monthly billing",
-    effective_unit_price=D("12"),
-    unit_type="",
-    alternate_id="",
-    billable_quantity=D("10"),
-    billing_frequency="Monthly",
-    pricing_currency="EUR",
-    pc_to_bc_exchange_rate=D("1"),
-    pc_to_bc_exchange_rate_date=None,
-    meter_description="",
-    reservation_order_id="",
-    credit_reason_code="",
-    subscription_start_date=dt.date(2022, 3, 5),
-    subscription_end_date=dt.date(2022, 4, 4),
-    reference_id="",
-    product_qualifiers=(),
-    promotion_id="",
-    product_category="",
+from tests.catalog.scenarios import (
+    FEBRUARY_2021,
+    JANUARY_2021,
+    MARCH_SUB,
+    OCTOBER_2021,
+    SEPTEMBER_2021,
+    SEPTEMBER_2022,
+    billing_plan_change_annual_to_monthly,
+    billing_plan_change_monthly_to_annual,
+    cancellation_within_seven_days,
+    combined_product_lines,
+    full_upgrade_by_convert,
+    line_numbers,
+    march_2022_lines,
+    marketplace_line,
+    partial_upgrade_by_convert,
+    perpetual_line,
+    purchase_on_the_last_day_of_a_month,
+    recon,
+    reservation_line,
+    row,
+    seat_changes_on_one_day,
+    trial_conversion,
 )
-
-
-def recon(**overrides) -> ReconLine:
-    """An invoice reconciliation line: a monthly Business Standard licence unless told
-    otherwise; strings become Decimal or date where the field is one."""
-    for name, value in overrides.items():
-        if isinstance(value, str | int) and name in _DECIMALS:
-            overrides[name] = D(value)
-        elif isinstance(value, str) and name in _DATES:
-            overrides[name] = dt.date.fromisoformat(value)
-    return replace(BASE, source_line=next(_lines), **overrides)
-
-
-def row(order, charge_type, eup, qty, subtotal, *, start=None, ref="", **overrides) -> ReconLine:
-    """One billing event row: OrderDate (also the charge start unless given), ChargeType,
-    EffectiveUnitPrice, BillableQuantity, Subtotal."""
-    return recon(
-        order_date=order,
-        charge_start_date=start or order,
-        charge_type=charge_type,
-        effective_unit_price=eup,
-        billable_quantity=qty,
-        quantity=qty,
-        subtotal=subtotal,
-        reference_id=ref,
-        **overrides,
-    )
 
 
 def only(months: list[SubscriptionMonth]) -> SubscriptionMonth:
@@ -130,30 +59,6 @@ JUNE_2021 = dt.date(2021, 6, 1)
 
 
 # Microsoft's March 2022 example (example 11) -------------------------------------------
-
-
-MARCH_SUB = "284b0ff0-0e74-4f65-cb23-f8ad95867994"
-
-
-def march_2022_lines() -> list[ReconLine]:
-    common = {
-        "subscription_id": MARCH_SUB,
-        "charge_end_date": "2022-04-04",
-        "unit_price": "12",
-    }
-    return [
-        row("2022-03-05", "new", "12.00", 10, "120", ref="7d71c595", **common),
-        row("2022-03-07", "addQuantity", "-11.23", 10, "-112.25", ref="12d33e18", **common),
-        row("2022-03-07", "addQuantity", "11.23", 15, "168.38", ref="12d33e18", **common),
-        row("2022-03-10", "addQuantity", "-10.06", 15, "-150.96", ref="dc2a0a41", **common),
-        row("2022-03-10", "addQuantity", "10.06", 25, "251.61", ref="dc2a0a41", **common),
-        row("2022-03-12", "removeQuantity", "-9.29", 25, "-232.25", ref="2f8965ff", **common),
-        row("2022-03-12", "removeQuantity", "9.29", 23, "213.67", ref="2f8965ff", **common),
-        row("2022-03-14", "removeQuantity", "-8.52", 23, "-195.87", ref="73b3dc36", **common),
-        row("2022-03-14", "removeQuantity", "8.52", 20, "170.32", ref="73b3dc36", **common),
-        row("2022-03-25", "addQuantity", "-4.26", 20, "-85.16", ref="6759acd5", **common),
-        row("2022-03-25", "addQuantity", "4.26", 30, "127.74", ref="6759acd5", **common),
-    ]
 
 
 def test_month_with_many_changes_microsofts_march_2022_example():
@@ -198,22 +103,6 @@ def test_month_given_as_any_day_is_the_first():
 
 
 # Seat changes on one day (examples 9 and 10) -------------------------------------------
-
-
-def seat_changes_on_one_day() -> list[ReconLine]:
-    common = {
-        "charge_end_date": "2021-07-17",
-        "unit_price": "10.08",
-        "subscription_start_date": "2021-06-18",
-        "subscription_end_date": "2021-07-17",
-    }
-    return [
-        row("2021-06-18", "new", "10.08", 10, "100.80", ref="a", **common),
-        row("2021-06-20", "addQuantity", "-9.408", 10, "-94.08", ref="b", **common),
-        row("2021-06-20", "addQuantity", "9.408", 12, "112.89", ref="b", **common),
-        row("2021-06-20", "removeQuantity", "-9.408", 12, "-112.89", ref="c", **common),
-        row("2021-06-20", "removeQuantity", "9.408", 8, "75.26", ref="c", **common),
-    ]
 
 
 def test_seat_changes_on_one_day():
@@ -296,13 +185,7 @@ def test_seat_change_in_a_month_without_a_cycle_line_uses_the_previous_month():
 
 
 def test_cancellation_within_seven_days():
-    common = {"charge_end_date": "2021-08-14", "unit_price": "10.08"}
-    lines = [
-        row("2021-07-15", "new", "10.08", 10, "100.80", ref="n", **common),
-        row("2021-07-17", "cancelImmediate", "-9.42", 10, "-94.20", ref="x", **common),
-    ]
-
-    july = only(roll_up_subscriptions(lines, month=dt.date(2021, 7, 1)))
+    july = only(roll_up_subscriptions(cancellation_within_seven_days(), month=dt.date(2021, 7, 1)))
 
     assert july.cancelled
     assert july.end_quantity == D("0")  # 10 - 10
@@ -318,33 +201,7 @@ def test_cancellation_within_seven_days():
 
 
 def test_full_upgrade_by_convert_in_the_same_subscription():
-    common = {"charge_end_date": "2021-07-17", "subscription_id": "284b0ff0"}
-    lines = [
-        row("2021-06-18", "new", "10.08", 300, "3024", unit_price="10.08", **common),
-        row(
-            "2021-06-25",
-            "convert",
-            "-7.72",
-            300,
-            "-2316",
-            ref="12d33e18",
-            unit_price="10.08",
-            **common,
-        ),
-        row(
-            "2021-06-25",
-            "convert",
-            "4.92",
-            300,
-            "1476",
-            ref="12d33e18",
-            unit_price="6.43",
-            **OFFICE_E1,
-            **common,
-        ),
-    ]
-
-    month = only(roll_up_subscriptions(lines, month=JUNE_2021))
+    month = only(roll_up_subscriptions(full_upgrade_by_convert(), month=JUNE_2021))
 
     assert month.total_cost == D("2184.00")  # 3024 - 2316 + 1476
     assert month.largest_quantity == D("300")
@@ -361,34 +218,7 @@ def test_full_upgrade_by_convert_in_the_same_subscription():
 
 
 def test_partial_upgrade_by_convert_into_a_new_subscription():
-    common = {"charge_end_date": "2021-07-17"}
-    lines = [
-        row("2021-06-18", "new", "10.08", 300, "3024", subscription_id="base", **common),
-        row(
-            "2021-06-25",
-            "convert",
-            "-7.72",
-            100,
-            "-772",
-            ref="12d33e18",
-            subscription_id="base",
-            **common,
-        ),
-        row(
-            "2021-06-25",
-            "convert",
-            "4.92",
-            100,
-            "492",
-            ref="12d33e18",
-            subscription_id="target",
-            unit_price="6.43",
-            **OFFICE_E1,
-            **common,
-        ),
-    ]
-
-    months = by_subscription(roll_up_subscriptions(lines, month=JUNE_2021))
+    months = by_subscription(roll_up_subscriptions(partial_upgrade_by_convert(), month=JUNE_2021))
 
     base, target = months["base"], months["target"]
     assert base.total_cost == D("2252.00")  # 3024 - 772
@@ -405,17 +235,8 @@ def test_partial_upgrade_by_convert_into_a_new_subscription():
 
 
 def test_trial_conversion():
-    trial = {"product_qualifiers": ("Trial",), "unit_price": "0"}
-    common = {"charge_end_date": "2021-07-24", "subscription_id": "trial-sub"}
-    lines = [
-        row("2021-06-25", "new", "0", 25, "0", **trial, **common),
-        row("2021-06-25", "convert", "0", 25, "0", ref="t", **trial, **common),
-        row("2021-06-25", "convert", "52.61", 25, "1315.25", ref="t", unit_price="52.61", **common),
-        # A trial that is still a trial: nothing to roll up.
-        row("2021-06-25", "new", "0", 25, "0", subscription_id="still-trial", **trial),
-    ]
-
-    month = only(roll_up_subscriptions(lines, month=JUNE_2021))
+    # The trial that is still a trial has nothing to roll up.
+    month = only(roll_up_subscriptions(trial_conversion(), month=JUNE_2021))
 
     assert month.subscription_id == "trial-sub"
     assert month.total_cost == D("1315.25")
@@ -428,52 +249,16 @@ def test_trial_conversion():
 
 # Billing-plan changes (examples 16 and 17), carry-forward --------------------------------
 
-TERM_2021 = {
-    "subscription_start_date": "2021-09-20",
-    "subscription_end_date": "2022-09-19",
-    "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
-    "subscription_id": "plan-change",
-}
-
 
 def test_billing_plan_change_monthly_to_annual_then_carried_two_months():
-    september = only(
-        roll_up_subscriptions(
-            [
-                row(
-                    "2021-09-20",
-                    "new",
-                    "20",
-                    10,
-                    "200",
-                    charge_end_date="2021-10-19",
-                    unit_price="20",
-                    **TERM_2021,
-                )
-            ],
-            month=dt.date(2021, 9, 1),
-        )
-    )
+    lines = billing_plan_change_monthly_to_annual()
+    september = only(roll_up_subscriptions(lines[SEPTEMBER_2021], month=SEPTEMBER_2021))
     assert september.unit_cost_month == D("20.00")  # 200 / 10 / 1
     assert september.billing_frequency == "monthly"
 
     october = only(
         roll_up_subscriptions(
-            [
-                row(
-                    "2021-10-20",
-                    "changeBillingPlan",
-                    "229.16",
-                    10,
-                    "2291.60",
-                    charge_end_date="2022-09-19",
-                    unit_price="250",
-                    billing_frequency="Annual",
-                    **TERM_2021,
-                )
-            ],
-            month=dt.date(2021, 10, 1),
-            previous={"plan-change": september},
+            lines[OCTOBER_2021], month=OCTOBER_2021, previous={"plan-change": september}
         )
     )
     # Oct 20, 2021 .. Sep 19, 2022 is 11 months: 2291.60 / 10 / 11 = 20.83272.. -> 20.8327
@@ -509,24 +294,8 @@ def test_billing_plan_change_monthly_to_annual_then_carried_two_months():
 
 
 def test_billing_plan_change_annual_to_monthly():
-    september_2021 = only(
-        roll_up_subscriptions(
-            [
-                row(
-                    "2021-09-20",
-                    "new",
-                    "250",
-                    10,
-                    "2500",
-                    charge_end_date="2022-09-19",
-                    unit_price="250",
-                    billing_frequency="Annual",
-                    **TERM_2021,
-                )
-            ],
-            month=dt.date(2021, 9, 1),
-        )
-    )
+    lines = billing_plan_change_annual_to_monthly()
+    september_2021 = only(roll_up_subscriptions(lines[SEPTEMBER_2021], month=SEPTEMBER_2021))
     assert september_2021.unit_cost_month == D("20.8333")  # 2500 / 10 / 12 = 20.8333..
 
     august_2022 = only(
@@ -536,24 +305,7 @@ def test_billing_plan_change_annual_to_monthly():
     )
     september_2022 = only(
         roll_up_subscriptions(
-            [
-                row(
-                    "2022-09-20",
-                    "changeBillingPlan",
-                    "20",
-                    10,
-                    "200",
-                    charge_end_date="2022-10-19",
-                    unit_price="20",
-                    **{
-                        **TERM_2021,
-                        "subscription_start_date": "2022-09-20",
-                        "subscription_end_date": "2023-09-19",
-                    },
-                )
-            ],
-            month=dt.date(2022, 9, 1),
-            previous={"plan-change": august_2022},
+            lines[SEPTEMBER_2022], month=SEPTEMBER_2022, previous={"plan-change": august_2022}
         )
     )
 
@@ -567,28 +319,8 @@ def test_billing_plan_change_annual_to_monthly():
 
 
 def test_purchase_on_the_last_day_of_a_month():
-    annual_term = {
-        "subscription_start_date": "2021-01-31",
-        "subscription_end_date": "2022-01-30",
-        "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
-        "unit_price": "10.08",
-    }
-    january = only(
-        roll_up_subscriptions(
-            [
-                row(
-                    "2021-01-31",
-                    "new",
-                    "10.08",
-                    10,
-                    "100.80",
-                    charge_end_date="2021-02-27",
-                    **annual_term,
-                )
-            ],
-            month=dt.date(2021, 1, 1),
-        )
-    )
+    lines = purchase_on_the_last_day_of_a_month()
+    january = only(roll_up_subscriptions(lines[JANUARY_2021], month=JANUARY_2021))
     # Jan 31 .. Feb 27 is only 28 days but one whole charge cycle: 100.80 / 10 / 1.
     assert january.unit_cost_month == D("10.08")
     assert january.unit_cost_source == UnitCostSource.FULL_CYCLE
@@ -601,19 +333,7 @@ def test_purchase_on_the_last_day_of_a_month():
 
     february = only(
         roll_up_subscriptions(
-            [
-                row(
-                    "2021-02-28",
-                    "cycleCharge",
-                    "10.08",
-                    10,
-                    "100.80",
-                    charge_end_date="2021-03-30",
-                    **annual_term,
-                )
-            ],
-            month=dt.date(2021, 2, 1),
-            previous={"sub-1": january},
+            lines[FEBRUARY_2021], month=FEBRUARY_2021, previous={"sub-1": january}
         )
     )
     # Feb 28 .. Mar 30 (31 days, the cycle follows the 31st) is again one cycle.
@@ -654,31 +374,6 @@ APRIL_2024 = dt.date(2024, 4, 1)
 MARCH_2024 = dt.date(2024, 3, 1)
 
 
-def reservation_line() -> ReconLine:
-    # A three-year reservation paid up front, priced in USD, billed in EUR at 0.9.
-    return row(
-        "2024-03-15",
-        "new",
-        "3000",
-        2,
-        "5400.00",  # ROUNDDOWN(3000 × 0.9, 2) = 2700.00 per unit, × 2
-        subscription_id="reservation",
-        product_id="DZH318Z0BQ3Q",
-        sku_id="0006",
-        availability_id="DZH318Z0BQ3R",
-        product_name="Reserved VM Instance, Standard_D2s_v3, West Europe",
-        sku_name="Standard_D2s_v3",
-        term_and_billing_cycle="Reservation, Three-Year commitment",
-        unit_price="3000",
-        pricing_currency="USD",
-        pc_to_bc_exchange_rate="0.9",
-        billing_frequency="",
-        charge_end_date="2027-03-14",
-        subscription_start_date="2024-03-15",
-        subscription_end_date="2027-03-14",
-    )
-
-
 def test_reservation():
     march = only(roll_up_subscriptions([reservation_line()], month=MARCH_2024))
 
@@ -698,32 +393,6 @@ def test_reservation():
     assert april.total_cost == D("0")
 
 
-def marketplace_line() -> ReconLine:
-    return row(
-        "2024-03-01",
-        "new",
-        "1200",
-        5,
-        "6000.00",  # 1200 × 5
-        subscription_id="saas",
-        product_id="DZH318Z0BXWC",
-        sku_id="0002",
-        availability_id="DZH318Z0BP8B",
-        product_name="Contoso Backup SaaS",
-        sku_name="Contoso Backup - 5 users",
-        publisher_name="Contoso Software Ltd",
-        publisher_id="12345678",
-        term_and_billing_cycle="1 Year Subscription",
-        unit_price="1200",
-        currency="USD",
-        pricing_currency="USD",
-        billing_frequency="Annual",
-        charge_end_date="2025-02-28",
-        subscription_start_date="2024-03-01",
-        subscription_end_date="2025-02-28",
-    )
-
-
 def test_marketplace_saas_line():
     march = only(roll_up_subscriptions([marketplace_line()], month=MARCH_2024))
 
@@ -737,28 +406,6 @@ def test_marketplace_saas_line():
     april = only(roll_up_subscriptions([], month=APRIL_2024, previous={"saas": march}))
     assert april.unit_cost_month == D("100.00")
     assert april.total_cost == D("0")
-
-
-def perpetual_line() -> ReconLine:
-    return row(
-        "2024-03-10",
-        "new",
-        "899.00",
-        4,
-        "3596.00",  # 899.00 × 4
-        subscription_id="perpetual",
-        product_id="DG7GMGF0FKZV",
-        sku_id="0001",
-        availability_id="DG7GMGF0FLR2",
-        product_name="SQL Server 2022 Standard",
-        sku_name="SQL Server 2022 Standard",
-        term_and_billing_cycle="",
-        unit_price="899",
-        billing_frequency="",
-        charge_end_date=None,
-        subscription_start_date=None,
-        subscription_end_date=None,
-    )
 
 
 def test_perpetual_licence():
@@ -779,31 +426,6 @@ def test_perpetual_licence():
 
 
 # Combined products ----------------------------------------------------------------------
-
-
-def combined_product_lines() -> list[ReconLine]:
-    # Microsoft 365 E5 arrives as two lines per event: a non-telco and a telco part.
-    e5 = {
-        "subscription_id": "e5",
-        "product_id": "CFQ7TTC0LFLZ",
-        "sku_id": "0002",
-        "availability_id": "CFQ7TTC0K5F9",
-        "product_name": "Microsoft 365 E5",
-        "sku_name": "Microsoft 365 E5",
-        "charge_end_date": "2024-03-31",
-        "subscription_start_date": "2023-04-01",
-        "subscription_end_date": "2024-03-31",
-        "term_and_billing_cycle": "One-Year commitment for monthly/yearly billing",
-    }
-    return [
-        row("2024-03-01", "cycleCharge", "48.00", 10, "480.00", ref="c", unit_price="48", **e5),
-        row("2024-03-01", "cycleCharge", "9.00", 10, "90.00", ref="c", unit_price="9", **e5),
-        # Mar 10: 10 -> 12 seats, 22 of 31 days: 48 × 22/31 = 34.06, 9 × 22/31 = 6.38.
-        row("2024-03-10", "addQuantity", "-34.06", 10, "-340.60", ref="a", **e5),
-        row("2024-03-10", "addQuantity", "34.06", 12, "408.72", ref="a", **e5),
-        row("2024-03-10", "addQuantity", "-6.38", 10, "-63.80", ref="a", **e5),
-        row("2024-03-10", "addQuantity", "6.38", 12, "76.56", ref="a", **e5),
-    ]
 
 
 def test_combined_product_lines_are_summed_and_seats_counted_once():
@@ -1034,7 +656,7 @@ def azure_invoice_lines() -> list[ReconLine]:
 
 def usage(**overrides) -> UsageLine:
     values = {
-        "source_line": next(_lines),
+        "source_line": next(line_numbers),
         "partner_id": "partner",
         "customer_id": "cust-az",
         "customer_name": "Fabrikam",

@@ -16,11 +16,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.autotask.models import Connection
 from apps.catalog.importing import import_billing
 from apps.catalog.models import (
     AzureMonth,
     BillingFile,
     BillingReport,
+    MarkupRule,
+    MspPrice,
     Offer,
     Organization,
     Subscription,
@@ -551,6 +554,44 @@ def test_the_msp_chart_shows_the_last_12_report_months_per_currency(signed_in):
     figures = chart_figures(get_page(signed_in, f"/reports/{june.pk}/"))
     assert [row[0] for row in figures] == [f"{m} 2024" for m in
                                            ("Jan", "Feb", "Mar", "Apr", "May", "Jun")]  # fmt: skip
+
+
+def test_the_charts_show_sales_priced_by_the_rules(signed_in):
+    for month in (1, 2):  # Org 0000: 1 seat, Org 0001: 2 seats; unit cost 5.00, cost 10.00
+        make_month(dt.date(2025, month, 1), organizations=2, cost="10.00")
+    first = Organization.objects.get(customer_id="Org-0000")
+    second = Organization.objects.get(customer_id="Org-0001")
+    soup = get_page(signed_in, "/reports/")
+    assert table_headers(soup, "chart-figures") == ["Month", "Cost (EUR)"]
+    assert soup.select_one("[data-testid=sales-pending]") is not None
+
+    # An MSP price for Org 0000's offer only: 9.00 × 1 seat; Org 0001 has no price.
+    offer = Subscription.objects.get(organization=first).offer
+    MspPrice.objects.create(offer=offer, currency="EUR", unit_price=D("9"), source="edited")
+    soup = get_page(signed_in, "/reports/")
+    assert table_headers(soup, "chart-figures") == ["Month", "Cost (EUR)", "Sales (EUR)"]
+    assert chart_figures(soup) == [["Jan 2025", "20.00", "9.00"], ["Feb 2025", "20.00", "9.00"]]
+    assert soup.select_one("[data-testid=sales-unpriced]").get_text(" ", strip=True) == (
+        "Sales leave out 2 subscription months without a sales price."
+    )
+    assert soup.select_one("[data-testid=sales-pending]") is None
+
+    # The only connection's default markup of 10 %: Org 0001 at 5.00 × 1.10 = 5.50 × 2 seats.
+    connection = Connection(name="Autotask", username="u", integration_code="c")
+    connection.set_secret("s")
+    connection.default_markups = {"license_based": "10"}
+    connection.save()
+    soup = get_page(signed_in, "/reports/")
+    assert chart_figures(soup)[-1] == ["Feb 2025", "20.00", "20.00"]  # 9.00 + 11.00
+    assert soup.select_one("[data-testid=sales-unpriced]") is None
+
+    # A markup rule of 20 % wins over the connection's: 5.00 × 1.20 = 6.00 × 2 seats.
+    MarkupRule.objects.create(record_type="license_based", organization=None, percent=20)
+    soup = get_page(signed_in, f"/organizations/{second.pk}/")
+    assert chart_figures(soup) == [["Jan 2025", "10.00", "12.00"], ["Feb 2025", "10.00", "12.00"]]
+    february = BillingReport.objects.get(month=dt.date(2025, 2, 1))
+    soup = get_page(signed_in, f"/reports/{february.pk}/")
+    assert chart_figures(soup)[-1] == ["Feb 2025", "20.00", "21.00"]  # 9.00 + 12.00
 
 
 def test_billing_report_search_and_sorting(signed_in, march):
