@@ -91,6 +91,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     "imports:importrun_create": from_role("operator"),
     "prices:price_list": from_role("viewer"),
     "prices:markuprule_list": from_role("viewer"),
+    "prices:price_list_import": from_role("operator"),
     "prices:price_edit": from_role("operator"),
     # Clearing a price that is not set sends the Operator to the edit page.
     "prices:price_clear": from_role("operator", OBJECT),

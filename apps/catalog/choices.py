@@ -18,6 +18,11 @@ class BillingLineKindChoices(models.TextChoices):
     USAGE = "usage", "Daily rated usage"
 
 
+class ImportRunKindChoices(models.TextChoices):
+    BILLING = "billing", "Billing files"
+    PRICE_LIST = "price_list", "Price list"
+
+
 class ImportRunStatusChoices(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

@@ -45,3 +45,14 @@ class ImportForm(forms.Form):
             return dt.datetime.strptime(text, "%Y-%m").date()
         except ValueError:
             raise forms.ValidationError("Write the month as YYYY-MM, e.g. 2026-03.") from None
+
+
+class PriceListImportForm(forms.Form):
+    file = forms.FileField(
+        label="Price list",
+        help_text="Your own price list (CSV with the columns ProductId, SkuId, AvailabilityId, "
+        "Term, BillingFrequency, Currency, UnitPrice; a blank AvailabilityId prices every "
+        "availability) or Microsoft's new-commerce licence price list (CSV). Which one it is "
+        "comes from the header. All rows or none are imported.",
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.gz"}),
+    )

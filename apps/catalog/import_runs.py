@@ -13,10 +13,10 @@ from django.utils.text import get_valid_filename
 from django_q.tasks import async_task
 
 from apps.audit.services import audit_record
-from apps.catalog.choices import ImportRunStatusChoices
+from apps.catalog.choices import ImportRunKindChoices, ImportRunStatusChoices
 from apps.catalog.importers import estimate_rows
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing import import_billing, import_price_list
 from apps.catalog.models import ImportRun
 from apps.core.progress import progress_clear, progress_get, progress_set
 
@@ -27,8 +27,11 @@ def upload_folder() -> Path:
     return Path(settings.MEDIA_ROOT) / "imports"
 
 
-def import_run_create(*, uploads, month=None, user=None) -> ImportRun:
-    """Save the uploaded files and queue their import (all files in one transaction)."""
+def import_run_create(
+    *, uploads, month=None, user=None, kind: str = ImportRunKindChoices.BILLING
+) -> ImportRun:
+    """Save the uploaded files and queue their import: billing files (all in one
+    transaction) or one price list (``kind``)."""
     folder = upload_folder() / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -40,7 +43,7 @@ def import_run_create(*, uploads, month=None, user=None) -> ImportRun:
                 handle.write(chunk)
         files.append({"name": upload.name, "path": str(target), "size": target.stat().st_size})
     with transaction.atomic():
-        run = ImportRun.objects.create(files=files, month=month, created_by=user)
+        run = ImportRun.objects.create(kind=kind, files=files, month=month, created_by=user)
         transaction.on_commit(
             lambda: async_task(
                 "apps.catalog.tasks.import_run_execute", run.pk, task_name=f"import #{run.pk}"
@@ -81,31 +84,41 @@ def import_run_execute(*, run_id: int) -> ImportRun:
             state["lines_total"] = max(total, lines_read)
             progress_set(key, dict(state))
 
+    price_list = run.kind == ImportRunKindChoices.PRICE_LIST
     try:
-        outcome = import_billing(
-            [(Path(item["path"]), item["name"]) for item in run.files],
-            month=run.month,
-            actor=actor,
-            progress=report,
-        )
+        if price_list:
+            [item] = run.files
+            result = import_price_list(
+                Path(item["path"]), item["name"], actor=actor, progress=report
+            )
+            lines = result["rows"]
+        else:
+            outcome = import_billing(
+                [(Path(item["path"]), item["name"]) for item in run.files],
+                month=run.month,
+                actor=actor,
+                progress=report,
+            )
+            result, lines = outcome.as_dict(), sum(item.lines for item in outcome.files)
     except ImportValidationError as problem:
         run.status = ImportRunStatusChoices.FAILED
         run.error = f"Nothing was imported. {problem}"
-        audit_record(
-            operation="Import Billing File",
-            object_repr=", ".join(item["name"] for item in run.files),
-            status="failed",
-            details={"error": str(problem)},
-            actor_name=actor,
-        )
+        if not price_list:  # the price list imports write their own failed entry
+            audit_record(
+                operation="Import Billing File",
+                object_repr=", ".join(item["name"] for item in run.files),
+                status="failed",
+                details={"error": str(problem)},
+                actor_name=actor,
+            )
     except Exception:
         run.status = ImportRunStatusChoices.FAILED
         run.error = "Nothing was imported: an unexpected error.\n" + traceback.format_exc()
     else:
         run.status = ImportRunStatusChoices.SUCCEEDED
-        run.result = outcome.as_dict()
-        run.lines_read = sum(item.lines for item in outcome.files)
-        run.lines_total = max(total, run.lines_read)
+        run.result = result
+        run.lines_read = lines
+        run.lines_total = max(total, lines)
     finally:
         run.finished_at = timezone.now()
         if run.status != ImportRunStatusChoices.SUCCEEDED:

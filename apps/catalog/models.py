@@ -8,6 +8,7 @@ from django.db.models import Q
 from apps.catalog.choices import (
     BillingFrequencyChoices,
     BillingLineKindChoices,
+    ImportRunKindChoices,
     ImportRunStatusChoices,
     PriceSourceChoices,
     SubscriptionStatusChoices,
@@ -346,6 +347,12 @@ class ImportRun(models.Model):
         choices=ImportRunStatusChoices.choices,
         default=ImportRunStatusChoices.QUEUED,
         verbose_name="status",
+    )
+    kind = models.CharField(
+        max_length=20,
+        choices=ImportRunKindChoices.choices,
+        default=ImportRunKindChoices.BILLING,
+        verbose_name="what is imported",
     )
     month = models.DateField(null=True, blank=True, verbose_name="month asked for")
     files = models.JSONField(default=list, verbose_name="files")  # [{name, path, size}]

@@ -6,6 +6,7 @@ app_name = "prices"
 
 urlpatterns = [
     path("", views.PriceListView.as_view(), name="price_list"),
+    path("import/", views.PriceListImportView.as_view(), name="price_list_import"),
     path("offers/<int:pk>/", views.PriceEditView.as_view(), name="price_edit"),
     path("offers/<int:pk>/clear/", views.PriceClearView.as_view(), name="price_clear"),
     path("markups/", views.MarkupRuleListView.as_view(), name="markuprule_list"),

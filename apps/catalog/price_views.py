@@ -18,6 +18,9 @@ from django.views import View
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
 from apps.catalog import prices
+from apps.catalog.choices import ImportRunKindChoices
+from apps.catalog.import_forms import PriceListImportForm
+from apps.catalog.import_runs import import_run_create
 from apps.catalog.models import BillingReport, MarkupRule, MspPrice, Offer
 from apps.catalog.price_forms import (
     MarkupRuleFilterSet,
@@ -188,6 +191,31 @@ class MarkupRuleListView(OperatorControlsMixin, ObjectListView):
 
     def get_queryset(self):
         return MarkupRule.objects.select_related("organization")
+
+
+# -- price list upload -----------------------------------------------------------------
+
+
+class PriceListImportView(RoleRequiredMixin, View):
+    """Upload a price list (the MSP's or Microsoft's); a worker imports it like billing
+    files, and the import's page shows progress and the result."""
+
+    required_role = Role.OPERATOR
+    template_name = f"{TEMPLATES}/price_list_import.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": PriceListImportForm()})
+
+    def post(self, request):
+        form = PriceListImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form})
+        run = import_run_create(
+            uploads=[form.cleaned_data["file"]],
+            user=request.user,
+            kind=ImportRunKindChoices.PRICE_LIST,
+        )
+        return redirect("imports:importrun_detail", pk=run.pk)
 
 
 # -- the MSP price of one offer -------------------------------------------------------

@@ -1,13 +1,22 @@
-"""Imports from the browser: upload, a worker task, progress, result; all or nothing."""
+"""Imports from the browser: upload, a worker task, progress, result; all or nothing.
+Billing files and price lists."""
 
 from decimal import Decimal as D
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.audit.models import AuditEntry
 from apps.catalog.import_runs import import_run_execute
-from apps.catalog.models import BillingLine, ImportRun, Subscription, SubscriptionMonth
-from tests.catalog.generator import write_recon_csv
+from apps.catalog.models import (
+    BillingLine,
+    ImportRun,
+    MicrosoftPrice,
+    MspPrice,
+    Subscription,
+    SubscriptionMonth,
+)
+from tests.catalog.generator import pricelist_row, write_pricelist_csv, write_recon_csv
 from tests.catalog.test_importing import counts, march_rows
 from tests.conftest import TEST_PASSWORD
 
@@ -87,4 +96,93 @@ def test_viewers_see_imports_but_cannot_start_one(client, viewer, tmp_path):
     assert client.get("/imports/").status_code == 200
     response = client.post("/imports/new/", {"files": [upload(tmp_path, "x.csv", march_rows())]})
     assert response.status_code == 403
+    assert not ImportRun.objects.exists()
+
+
+# -- price lists from the browser -------------------------------------------------------
+
+MSP_LIST = (
+    "ProductId,SkuId,AvailabilityId,Term,BillingFrequency,Currency,UnitPrice\n"
+    "CFQ7TTC0LDPB,0001,,P1Y,Monthly,EUR,14.90\n"
+    "CFQ7TTC0LDPB,0001,,P1Y,Monthly,USD,15.50\n"
+)
+
+
+def price_list_upload(name: str, body: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, body, content_type="text/csv")
+
+
+def test_operator_imports_the_msp_price_list_through_a_worker(
+    client, operator, django_capture_on_commit_callbacks
+):
+    signed_in(client, operator)
+    page = client.get("/prices/").content.decode()
+    assert 'href="/prices/import/"' in page
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(
+            "/prices/import/", {"file": price_list_upload("msp.csv", MSP_LIST.encode())}
+        )
+    run = ImportRun.objects.get()
+    assert response.headers["Location"] == f"/imports/{run.pk}/"
+    assert (run.kind, run.status, len(queued)) == ("price_list", "queued", 1)
+
+    run = import_run_execute(run_id=run.pk)
+
+    assert run.status == "succeeded", run.error
+    assert run.result == {"list": "msp", "rows": 2, "prices_new": 2, "prices_changed": 0,
+                          "prices_unchanged": 0, "offers_new": 1}  # fmt: skip
+    assert (run.lines_read, run.lines_total) == (2, 2)
+    assert sorted(MspPrice.objects.values_list("currency", "unit_price")) == [
+        ("EUR", D("14.90")),
+        ("USD", D("15.50")),
+    ]
+    page = client.get(f"/imports/{run.pk}/").content.decode()
+    assert "Your price list" in page
+    assert "MSP prices: 2 new, 0 changed, 0 unchanged · Offers: 1 new." in page
+    assert "Price list" in client.get("/imports/").content.decode()
+
+
+def test_microsoft_price_list_upload_and_its_refusals(client, operator, tmp_path):
+    signed_in(client, operator)
+    microsoft = write_pricelist_csv(tmp_path / "prices.csv", [pricelist_row()])
+    client.post(
+        "/prices/import/", {"file": price_list_upload("prices.csv", microsoft.read_bytes())}
+    )
+    run = import_run_execute(run_id=ImportRun.objects.get().pk)
+    assert run.status == "succeeded", run.error
+    assert (run.result["list"], run.result["rows"], run.result["replaced"]) == ("microsoft", 1, 0)
+    assert "1 price imported, 0 replacing" in client.get(f"/imports/{run.pk}/").content.decode()
+
+    # A bad row: nothing changes, the page names the file, line and column, and the audit
+    # log has the failure.
+    rows = [pricelist_row(ProductId="CFQ7TTC0LH18"), pricelist_row(UnitPrice="cheap")]
+    bad = write_pricelist_csv(tmp_path / "bad.csv", rows)
+    client.post("/prices/import/", {"file": price_list_upload("bad.csv", bad.read_bytes())})
+    run = import_run_execute(run_id=ImportRun.objects.latest("pk").pk)
+    assert run.status == "failed"
+    assert run.error.startswith("Nothing was imported. bad.csv, line 3, column UnitPrice")
+    assert MicrosoftPrice.objects.count() == 1
+    assert AuditEntry.objects.filter(
+        operation="Import Microsoft Price List", status="failed"
+    ).exists()
+
+    # A billing file is not a price list.
+    billing = tmp_path / "recon.csv"
+    write_recon_csv(billing, march_rows())
+    client.post("/prices/import/", {"file": price_list_upload("recon.csv", billing.read_bytes())})
+    run = import_run_execute(run_id=ImportRun.objects.latest("pk").pk)
+    assert run.status == "failed"
+    assert "this is not a price list" in run.error
+    assert not BillingLine.objects.exists()
+
+
+def test_the_price_list_form_needs_a_file_and_an_operator(client, operator, viewer):
+    signed_in(client, viewer)
+    assert "/prices/import/" not in client.get("/prices/").content.decode()
+    response = client.post("/prices/import/", {"file": price_list_upload("m.csv", b"x")})
+    assert response.status_code == 403
+    signed_in(client, operator)
+    response = client.post("/prices/import/", {})
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == ["This field is required."]
     assert not ImportRun.objects.exists()

@@ -13,8 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import audit_context
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importers.msp_pricelist_csv import is_msp_price_list
-from apps.catalog.importing import import_microsoft_price_list, import_msp_price_list
+from apps.catalog.importing import import_price_list
 
 
 class Command(BaseCommand):
@@ -32,16 +31,12 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         actor = f"cli:{getpass.getuser()}"
-        msp = is_msp_price_list(path, file_name=path.name)
         with audit_context(context="cli", actor_name=actor):
             try:
-                if msp:
-                    result = import_msp_price_list(path, path.name, actor=actor)
-                else:
-                    result = import_microsoft_price_list(path, path.name, actor=actor)
+                result = import_price_list(path, path.name, actor=actor)
             except ImportValidationError as problem:
                 raise CommandError(f"Nothing was imported. {problem}") from None
-        if msp:
+        if result["list"] == "msp":
             self.stdout.write(
                 f"{path.name} (MSP price list): {result['rows']} rows; prices: "
                 f"{result['prices_new']} new, {result['prices_changed']} changed, "
