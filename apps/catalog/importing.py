@@ -41,6 +41,7 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
+from apps.catalog.price_services import msp_price_list_import
 from apps.catalog.record_types import billing_frequency_of, record_type_of, term_months_of
 from apps.catalog.rollup import SubscriptionMonth as MonthFigures
 from apps.catalog.rollup import first_of_month, roll_up_subscriptions
@@ -966,7 +967,5 @@ def import_price_list(
 def import_msp_price_list(path: Path, name: str, *, actor: str) -> dict:
     """The MSP's own price list (ProductId, SkuId, AvailabilityId, Term, BillingFrequency,
     Currency, UnitPrice): its sales prices per unit per month, all or nothing. The rules
-    (offers created, blank AvailabilityId) are in `apps.catalog.prices`."""
-    from apps.catalog.prices import msp_price_list_import
-
+    (offers created, blank AvailabilityId) are in `apps.catalog.price_services`."""
     return msp_price_list_import(path=Path(path), name=name, actor=actor)

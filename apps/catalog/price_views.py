@@ -2,7 +2,8 @@
 
 Viewers read the lists; Operators change prices and rules (every form and confirmation
 page needs the Operator role, and every change is a POST answered with a message and a
-redirect). Thin: forms validate, `apps.catalog.prices` acts and writes the audit entries.
+redirect). Thin: forms validate, `apps.catalog.price_services` acts and writes the audit
+entries.
 """
 
 import django_tables2 as tables
@@ -17,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views import View
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
-from apps.catalog import prices
+from apps.catalog import price_services, prices
 from apps.catalog.choices import ImportRunKindChoices
 from apps.catalog.import_forms import PriceListImportForm
 from apps.catalog.import_runs import import_run_create
@@ -253,7 +254,7 @@ class PriceEditView(RoleRequiredMixin, View):
         form = MspPriceForm(request.POST)
         if form.is_valid():
             try:
-                price = prices.msp_price_set(
+                price = price_services.msp_price_set(
                     offer=offer,
                     currency=form.cleaned_data["currency"],
                     unit_price=form.cleaned_data["unit_price"],
@@ -299,7 +300,9 @@ class PriceClearView(RoleRequiredMixin, View):
         if request.POST.get("confirm") != "yes":
             messages.warning(request, "Confirm to clear the price.")
             return render(request, self.template_name, self._context(offer, currency))
-        removed = prices.msp_price_clear(offer=offer, currency=currency or None, user=request.user)
+        removed = price_services.msp_price_clear(
+            offer=offer, currency=currency or None, user=request.user
+        )
         if removed:
             messages.success(
                 request,
@@ -325,7 +328,7 @@ class MarkupRuleCreateView(RoleRequiredMixin, View):
         form = MarkupRuleForm(request.POST)
         if form.is_valid():
             try:
-                rule = prices.markup_rule_create(
+                rule = price_services.markup_rule_create(
                     record_type=form.cleaned_data["record_type"],
                     organization=form.cleaned_data["organization"],
                     percent=form.cleaned_data["percent"],
@@ -354,7 +357,7 @@ class MarkupRuleEditView(RoleRequiredMixin, View):
         form = MarkupRuleForm(request.POST, instance=MarkupRule.objects.get(pk=rule.pk))
         if form.is_valid():
             try:
-                rule = prices.markup_rule_update(
+                rule = price_services.markup_rule_update(
                     rule=rule,
                     record_type=form.cleaned_data["record_type"],
                     organization=form.cleaned_data["organization"],
@@ -385,6 +388,6 @@ class MarkupRuleDeleteView(RoleRequiredMixin, View):
             messages.warning(request, "Confirm to delete the rule.")
             return render(request, self.template_name, {"rule": rule})
         text = str(rule)
-        prices.markup_rule_delete(rule=rule, user=request.user)
+        price_services.markup_rule_delete(rule=rule, user=request.user)
         messages.success(request, f"Markup rule deleted: {text}.")
         return redirect("prices:markuprule_list")
