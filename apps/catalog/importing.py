@@ -476,6 +476,26 @@ class Importer:
             )
         return offer, subscription
 
+    def _owner_of(self, line: UsageLine, name: str) -> tuple[int, int]:
+        """A usage line without a CustomerId (Microsoft's marketplace examples have them)
+        belongs to whoever has its subscription, known from another line of this import
+        or an earlier one; a subscription nobody has is refused, not guessed."""
+        subscription = self.subscriptions.get(line.subscription_id)
+        if subscription is None:
+            subscription = Subscription.objects.filter(
+                subscription_id=line.subscription_id
+            ).first()
+            if subscription is None:
+                raise ImportValidationError(
+                    name,
+                    line.source_line,
+                    "CustomerId",
+                    f"blank, and subscription {line.subscription_id} is in no other line and "
+                    "no earlier import, so whose usage this is cannot be told",
+                )
+            self.subscriptions[line.subscription_id] = subscription
+        return subscription.organization_id, subscription.pk
+
     def _usage_line(self, line: UsageLine, organization) -> Subscription:
         offer = self._offer(
             AZURE_PLAN_OFFER,
@@ -603,6 +623,11 @@ class Importer:
                 organization = self._organization(line)
                 offer, subscription = self._invoice_line(line, organization)
                 rows.append(writer.invoice_row(line, organization.pk, subscription.pk, offer.pk))
+            elif not line.customer_id:
+                if line.subscription_id not in self.subscriptions:
+                    writer.pause()
+                organization_id, subscription_id = self._owner_of(line, name)
+                rows.append(writer.usage_row(line, organization_id, subscription_id))
             else:
                 organization_id = seen_organizations.get(line.customer_id)
                 subscription_id = seen_subscriptions.get(line.subscription_id)

@@ -89,6 +89,14 @@ def usage_other_month(tmp_path):
     return path
 
 
+def usage_without_a_known_customer(tmp_path):
+    # A blank CustomerId on a subscription no other line or import has.
+    path = tmp_path / "bad.csv"
+    unknown = "77777777-0000-4000-8000-000000000007"
+    write_usage_csv(path, [usage_row(), usage_row(CustomerId="", SubscriptionId=unknown)])
+    return path
+
+
 def mixed_currency(tmp_path):
     rows = march_rows()
     rows[5]["Currency"] = "USD"
@@ -141,6 +149,10 @@ CASES = {
     "gzip cut in the middle": (truncated_gzip, ["bad.jsonl.gz"]),
     "JSON line that is not an object": (jsonl_not_an_object, ["bad.jsonl, line 12"]),
     "usage line of another month": (usage_other_month, ["bad.csv, line 3, column UsageDate"]),
+    "usage line without a customer nobody owns": (
+        usage_without_a_known_customer,
+        ["bad.csv, line 3, column CustomerId: blank", "whose usage this is cannot be told"],
+    ),
     "price list given as a billing file": (lambda p: _price_list(p), ["prices.csv", "price list"]),
     "blank subscription id": (
         lambda p: recon_with(p, set_cell("SubscriptionId", "")),
@@ -159,7 +171,7 @@ def _price_list(tmp_path):
 
 def good_file(tmp_path, case: str):
     """A good file of the same month as the bad one, imported first in the same call."""
-    if case == "usage line of another month":
+    if case.startswith("usage line"):
         path = tmp_path / "good-usage.csv"
         write_usage_csv(path, [usage_row(), usage_row(UsageDate="11/05/2025")])
         return path

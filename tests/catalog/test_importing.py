@@ -285,6 +285,34 @@ def test_azure_plan_invoice_total_with_usage_breakdown(tmp_path):
     assert Subscription.objects.get(subscription_id=AZURE_PLAN).record_type == "azure_plan"
 
 
+def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscription(tmp_path):
+    # Microsoft's marketplace example lines have a blank customerId. The Azure plan is
+    # Contoso's from the first line, so the blank line is Contoso's too.
+    usage = tmp_path / "usage.csv"
+    base = {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN}
+    write_usage_csv(
+        usage,
+        [
+            usage_row(**base, BillingPreTaxTotal="1.632"),
+            usage_row(
+                **{**base, "CustomerId": "", "CustomerName": ""},
+                UsageDate="11/4/2025",
+                BillingPreTaxTotal="0.5",
+            ),
+        ],
+    )
+    import_billing([(usage, usage.name)])
+
+    assert Organization.objects.count() == 1
+    contoso = Organization.objects.get(customer_id=CUSTOMER)
+    assert contoso.name == "Contoso Ltd"
+    assert list(BillingLine.objects.values_list("organization_id", flat=True)) == [
+        contoso.pk,
+        contoso.pk,
+    ]
+    assert AzureMonth.objects.get(organization=contoso).usage_total == D("2.132")  # 1.632 + 0.5
+
+
 def test_annual_plan_is_carried_into_the_next_month(tmp_path):
     annual = {
         "CustomerId": CUSTOMER,
