@@ -482,9 +482,7 @@ class Importer:
         or an earlier one; a subscription nobody has is refused, not guessed."""
         subscription = self.subscriptions.get(line.subscription_id)
         if subscription is None:
-            subscription = Subscription.objects.filter(
-                subscription_id=line.subscription_id
-            ).first()
+            subscription = Subscription.objects.filter(subscription_id=line.subscription_id).first()
             if subscription is None:
                 raise ImportValidationError(
                     name,

@@ -346,10 +346,10 @@ def monthly_sales(
     sums: dict[tuple, Decimal] = {}
     unpriced: dict[tuple, int] = defaultdict(int)
     for row, price in priced_months(rows, connection):
-        key = (row.report.month, row.report.currency)
+        key = (row.month, row.currency)
         amount = month_sales_amount(row, price)
         if amount is None:
-            unpriced[(row.report.currency, row.report.month)] += 1
+            unpriced[(row.currency, row.month)] += 1
         else:
             sums[key] = sums.get(key, Decimal("0.00")) + amount
     return MonthlyCost(
