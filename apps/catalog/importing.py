@@ -2,7 +2,8 @@
 
 `import_billing()` reads every file (streaming), creates or updates organizations, offers
 and subscriptions, stores the lines, replaces the lines of an earlier file it corrects,
-and recomputes the month's roll-up, all inside one transaction: a file that fails
+and recomputes the month's roll-up (and that of every later month, which carries its
+figures forward), all inside one transaction: a file that fails
 validation raises `ImportValidationError` and changes nothing. A file imported before
 (same content hash) changes nothing and says when it was imported.
 """
@@ -689,6 +690,12 @@ class Importer:
             report.save(update_fields=["invoice_numbers", "imported_at"])
             roll_up_report(report, self.outcome)
             self.outcome.reports.append(str(report))
+            # Later months carry this one's figures forward: recompute them, oldest first.
+            for later in BillingReport.objects.filter(
+                currency=report.currency, month__gt=report.month
+            ).order_by("month"):
+                roll_up_report(later)
+                self.outcome.reports.append(str(later))
 
 
 def previous_figures(report: BillingReport) -> dict[str, MonthFigures]:

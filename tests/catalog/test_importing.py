@@ -313,7 +313,8 @@ def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscriptio
     assert AzureMonth.objects.get(organization=contoso).usage_total == D("2.132")  # 1.632 + 0.5
 
 
-def test_annual_plan_is_carried_into_the_next_month(tmp_path):
+@pytest.mark.parametrize("january_first", [True, False], ids=["in-order", "january-late"])
+def test_annual_plan_is_carried_into_the_next_month(tmp_path, january_first):
     annual = {
         "CustomerId": CUSTOMER,
         "SubscriptionId": SUBSCRIPTION,
@@ -338,7 +339,8 @@ def test_annual_plan_is_carried_into_the_next_month(tmp_path):
     }
     january = tmp_path / "jan.csv"
     write_recon_csv(january, [recon_row(**annual)])
-    import_billing([(january, january.name)])
+    if january_first:
+        import_billing([(january, january.name)])
     # February: another customer's line only; the annual plan has no line this month.
     february = tmp_path / "feb.csv"
     write_recon_csv(
@@ -356,6 +358,9 @@ def test_annual_plan_is_carried_into_the_next_month(tmp_path):
         ],
     )
     import_billing([(february, february.name)])
+    if not january_first:  # imported after February: February is recomputed
+        outcome = import_billing([(january, january.name)])
+        assert outcome.reports == ["January 2026 (USD)", "February 2026 (USD)"]
     carried = SubscriptionMonth.objects.get(
         report__month=dt.date(2026, 2, 1), subscription__subscription_id=SUBSCRIPTION
     )
