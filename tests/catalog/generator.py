@@ -335,6 +335,39 @@ def recon_row(**overrides: Any) -> dict[str, Any]:
     return _row(_RECON_DEFAULTS, RECON_COLUMNS, overrides)
 
 
+_AZURE_PLAN_RECON = {
+    "SubscriptionId": AZURE_PLAN_ID,
+    "SubscriptionDescription": "Azure plan",
+    "ProductName": "Virtual Machines Dv3 Series",
+    "SkuName": "D2 v3",
+    "PublisherName": "Microsoft",
+    "ChargeType": "usage",
+    "OrderDate": "11/30/2025",
+    "ChargeStartDate": "11/1/2025",
+    "ChargeEndDate": "11/30/2025",
+    "BillingFrequency": "",
+    "TermAndBillingCycle": "",
+    "SubscriptionStartDate": "",
+    "SubscriptionEndDate": "",
+    "UnitPrice": "0.08",
+    "EffectiveUnitPrice": "0.068",
+    "BillableQuantity": "48",
+    "Quantity": "48",
+    "Subtotal": "3.26",
+    "Total": "3.26",
+    "Currency": "USD",
+    "PricingCurrency": "USD",
+    "PCToBCExchangeRate": "1",
+}
+
+
+def azure_plan_recon_row(**overrides: Any) -> dict[str, Any]:
+    """An Azure plan line of the reconciliation file (ChargeType usage, no term): by
+    default Contoso's 48 D2 v3 hours of November 2025 at 0.068 USD after PEC, Subtotal
+    ROUNDDOWN(0.068 × 48, 2) = 3.26."""
+    return recon_row(**{**_AZURE_PLAN_RECON, **overrides})
+
+
 def usage_row(**overrides: Any) -> dict[str, Any]:
     """A daily rated usage row: by default 24 hours of a D2 v3 VM on 11/03/2025 for
     Contoso, 0.068 USD an hour after 15 % PEC (1.632 USD)."""

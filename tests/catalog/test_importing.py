@@ -22,7 +22,13 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
-from tests.catalog.generator import recon_row, usage_row, write_recon_csv, write_usage_csv
+from tests.catalog.generator import (
+    azure_plan_recon_row,
+    recon_row,
+    usage_row,
+    write_recon_csv,
+    write_usage_csv,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,44 +199,24 @@ def test_the_month_can_be_given_and_must_match(tmp_path):
 
 def test_azure_plan_invoice_total_with_usage_breakdown(tmp_path):
     invoice = tmp_path / "recon-azure.csv"
-    azure = {
-        "CustomerId": CUSTOMER,
-        "CustomerName": "Contoso Ltd",
-        "SubscriptionId": AZURE_PLAN,
-        "SubscriptionDescription": "Azure plan",
-        "ProductName": "Virtual Machines Dv3 Series",
-        "SkuName": "D2 v3",
-        "PublisherName": "Microsoft",
-        "ChargeType": "usage",
-        "OrderDate": "11/30/2025",
-        "ChargeStartDate": "11/1/2025",
-        "ChargeEndDate": "11/30/2025",
-        "BillingFrequency": "",
-        "TermAndBillingCycle": "",
-        "SubscriptionStartDate": "",
-        "SubscriptionEndDate": "",
-        "UnitPrice": "0.08",
-        "Currency": "USD",
-        "PricingCurrency": "USD",
-        "PCToBCExchangeRate": "1",
-        "InvoiceNumber": "G127575010",
-        "MeterDescription": "D2 v3",
-    }
+    azure = {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN, "InvoiceNumber": "G127575010"}
     # Two meters; Subtotal = ROUNDDOWN(EUP x quantity, 2): 0.068 x 48 = 3.264 -> 3.26 and
     # 0.05 x 10.5 = 0.525 -> 0.52; invoice total 3.78.
     write_recon_csv(
         invoice,
         [
-            recon_row(
+            azure_plan_recon_row(
                 **azure,
+                MeterDescription="D2 v3",
                 EffectiveUnitPrice="0.068",
                 BillableQuantity="48",
                 Quantity="48",
                 Subtotal="3.26",
                 Total="3.26",
             ),
-            recon_row(
-                **{**azure, "MeterDescription": "LRS Data Stored"},
+            azure_plan_recon_row(
+                **azure,
+                MeterDescription="LRS Data Stored",
                 EffectiveUnitPrice="0.05",
                 BillableQuantity="10.5",
                 Quantity="10.5",

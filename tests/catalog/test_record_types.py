@@ -1,8 +1,7 @@
 """Record type, term and billing plan of single reconciliation lines (PARTNER_CENTER.md §2)."""
 
 import datetime as dt
-import itertools
-from dataclasses import fields, replace
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -17,117 +16,50 @@ from apps.catalog.record_types import (
     whole_months,
 )
 from apps.core.choices import RecordType
+from tests.catalog import scenarios
 
-_lines = itertools.count(2)
-_DECIMALS = {f.name for f in fields(ReconLine) if "Decimal" in str(f.type)}
-_DATES = {f.name for f in fields(ReconLine) if "date" in str(f.type)}
-
-BASE = ReconLine(
-    source_line=2,
-    partner_id="partner",
-    customer_id="cust-1",
-    customer_name="Contoso",
-    customer_domain_name="contoso.onmicrosoft.com",
-    customer_country="DE",
-    invoice_number="G000000001",
-    mpn_id="1234567",
-    tier2_mpn_id="",
-    order_id="order",
+# A licence line of March 2024 on a one-year term, and a bare Azure plan usage line.
+BASE = replace(
+    scenarios.BASE,
     order_date=dt.date(2024, 3, 1),
-    product_id="CFQ7TTC0LDPB",
-    sku_id="0001",
-    availability_id="CFQ7TTC0K5BV",
-    sku_name="Microsoft 365 Business Standard",
-    product_name="Microsoft 365 Business Standard",
-    charge_type="new",
-    unit_price=Decimal("12"),
-    quantity=Decimal("10"),
-    subtotal=Decimal("120"),
-    tax_total=None,
-    total=None,
-    currency="EUR",
-    price_adjustment_description="",
-    publisher_name="Microsoft Corporation",
-    publisher_id="",
-    subscription_description="",
-    subscription_id="sub-1",
     charge_start_date=dt.date(2024, 3, 1),
     charge_end_date=dt.date(2024, 3, 31),
     term_and_billing_cycle="One-Year commitment for monthly/yearly billing",
-    effective_unit_price=Decimal("12"),
-    unit_type="",
-    alternate_id="",
-    billable_quantity=Decimal("10"),
-    billing_frequency="Monthly",
-    pricing_currency="EUR",
-    pc_to_bc_exchange_rate=Decimal("1"),
-    pc_to_bc_exchange_rate_date=None,
-    meter_description="",
-    reservation_order_id="",
-    credit_reason_code="",
     subscription_start_date=dt.date(2024, 3, 1),
     subscription_end_date=dt.date(2025, 2, 28),
     reference_id="ref",
-    product_qualifiers=(),
-    promotion_id="",
-    product_category="",
+)
+USAGE_BASE = replace(
+    scenarios.USAGE_BASE,
+    customer_id="cust-1",
+    customer_name="Contoso",
+    customer_domain_name="",
+    customer_country="DE",
+    invoice_number="G1",
+    charge_start_date=None,
+    charge_end_date=None,
+    meter_sub_category="",
+    meter_name="",
+    meter_id="",
+    resource_group="",
+    resource_location="",
+    unit_price=None,
+    quantity=Decimal("1"),
+    billing_pre_tax_total=Decimal("0.1"),
+    effective_unit_price=None,
+    pc_to_bc_exchange_rate=None,
+    entitlement_description="",
+    partner_earned_credit_percentage=None,
+    credit_type="",
 )
 
 
 def recon(**overrides) -> ReconLine:
-    """A licence line with defaults; strings become Decimal or date where the field is one."""
-    for name, value in overrides.items():
-        if isinstance(value, str | int) and name in _DECIMALS:
-            overrides[name] = Decimal(value)
-        elif isinstance(value, str) and name in _DATES:
-            overrides[name] = dt.date.fromisoformat(value)
-    return replace(BASE, source_line=next(_lines), **overrides)
+    return scenarios.recon(BASE, **overrides)
 
 
 def usage(**overrides) -> UsageLine:
-    values = {
-        "source_line": next(_lines),
-        "partner_id": "partner",
-        "customer_id": "cust-1",
-        "customer_name": "Contoso",
-        "customer_domain_name": "",
-        "customer_country": "DE",
-        "invoice_number": "G1",
-        "product_id": "DZH318Z0BNVV",
-        "sku_id": "000C",
-        "availability_id": "",
-        "sku_name": "D2 v3",
-        "product_name": "Dv3 Series Windows VM",
-        "publisher_name": "Microsoft",
-        "publisher_id": "",
-        "subscription_description": "",
-        "subscription_id": "plan-1",
-        "charge_start_date": None,
-        "charge_end_date": None,
-        "usage_date": dt.date(2024, 3, 1),
-        "meter_category": "Virtual Machines",
-        "meter_sub_category": "",
-        "meter_name": "",
-        "meter_id": "",
-        "resource_group": "",
-        "resource_location": "",
-        "unit": "1 Hour",
-        "charge_type": "Usage",
-        "unit_price": None,
-        "quantity": Decimal("1"),
-        "billing_pre_tax_total": Decimal("0.1"),
-        "billing_currency": "USD",
-        "pricing_pre_tax_total": None,
-        "pricing_currency": "USD",
-        "effective_unit_price": None,
-        "pc_to_bc_exchange_rate": None,
-        "entitlement_id": "azsub-1",
-        "entitlement_description": "",
-        "partner_earned_credit_percentage": None,
-        "credit_type": "",
-    }
-    values.update(overrides)
-    return UsageLine(**values)
+    return scenarios.usage(USAGE_BASE, **overrides)
 
 
 # Record type ---------------------------------------------------------------------------

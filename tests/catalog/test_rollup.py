@@ -31,7 +31,6 @@ from tests.catalog.scenarios import (
     cancellation_within_seven_days,
     combined_product_lines,
     full_upgrade_by_convert,
-    line_numbers,
     march_2022_lines,
     marketplace_line,
     partial_upgrade_by_convert,
@@ -42,6 +41,7 @@ from tests.catalog.scenarios import (
     row,
     seat_changes_on_one_day,
     trial_conversion,
+    usage,
 )
 
 
@@ -652,53 +652,6 @@ def azure_invoice_lines() -> list[ReconLine]:
             meter_description="WordPress",
         ),
     ]
-
-
-def usage(**overrides) -> UsageLine:
-    values = {
-        "source_line": next(line_numbers),
-        "partner_id": "partner",
-        "customer_id": "cust-az",
-        "customer_name": "Fabrikam",
-        "customer_domain_name": "fabrikam.onmicrosoft.com",
-        "customer_country": "US",
-        "invoice_number": "G000000001",
-        "product_id": "DZH318Z0BNVV",
-        "sku_id": "000C",
-        "availability_id": "",
-        "sku_name": "D2 v3",
-        "product_name": "Dv3 Series Windows VM",
-        "publisher_name": "Microsoft",
-        "publisher_id": "",
-        "subscription_description": "",
-        "subscription_id": "plan-1",
-        "charge_start_date": dt.date(2024, 3, 1),
-        "charge_end_date": dt.date(2024, 3, 31),
-        "usage_date": dt.date(2024, 3, 1),
-        "meter_category": "Virtual Machines",
-        "meter_sub_category": "Dv3/DSv3 Series Windows",
-        "meter_name": "D2 v3/D2s v3",
-        "meter_id": "meter-vm",
-        "resource_group": "rg-web",
-        "resource_location": "westeurope",
-        "unit": "1 Hour",
-        "charge_type": "Usage",
-        "unit_price": D("0.08"),
-        "quantity": D("24"),
-        "billing_pre_tax_total": D("1.632"),
-        "billing_currency": "USD",
-        "pricing_pre_tax_total": None,
-        "pricing_currency": "USD",
-        "effective_unit_price": D("0.068"),
-        "pc_to_bc_exchange_rate": D("1"),
-        "entitlement_id": "azsub-1",
-        "entitlement_description": "Production",
-        "partner_earned_credit_percentage": D("15"),
-        "credit_type": "Partner Earned Credit Applied",
-    }
-    for name, value in overrides.items():
-        values[name] = D(value) if isinstance(value, str) and isinstance(values[name], D) else value
-    return UsageLine(**values)
 
 
 def azure_usage_lines() -> list[UsageLine]:

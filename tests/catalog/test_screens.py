@@ -29,7 +29,12 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
-from tests.catalog.generator import recon_row, usage_row, write_recon_csv, write_usage_csv
+from tests.catalog.generator import (
+    azure_plan_recon_row,
+    usage_row,
+    write_recon_csv,
+    write_usage_csv,
+)
 from tests.catalog.test_importing import CUSTOMER, SUBSCRIPTION, march_rows
 from tests.conftest import TEST_PASSWORD
 
@@ -62,41 +67,21 @@ def azure_files(tmp_path: Path, *, usage_totals: tuple[str, str]) -> list[tuple[
         "CustomerName": "Fabrikam Inc",
         "CustomerDomainName": "fabrikam.onmicrosoft.com",
         "SubscriptionId": AZURE_PLAN,
-        "SubscriptionDescription": "Azure plan",
-        "ProductName": "Virtual Machines Dv3 Series",
-        "SkuName": "D2 v3",
-        "PublisherName": "Microsoft",
-        "ChargeType": "usage",
-        "OrderDate": "11/30/2025",
-        "ChargeStartDate": "11/1/2025",
-        "ChargeEndDate": "11/30/2025",
-        "BillingFrequency": "",
-        "TermAndBillingCycle": "",
-        "SubscriptionStartDate": "",
-        "SubscriptionEndDate": "",
-        "UnitPrice": "0.08",
-        "Currency": "USD",
-        "PricingCurrency": "USD",
-        "PCToBCExchangeRate": "1",
         "InvoiceNumber": "G127575010",
     }
     invoice = tmp_path / "recon-azure.csv"
     write_recon_csv(
         invoice,
         [
-            recon_row(**common, EffectiveUnitPrice="0.068", BillableQuantity="48",
-                      Quantity="48", Subtotal="3.26", Total="3.26"),
-            recon_row(**common, EffectiveUnitPrice="0.05", BillableQuantity="10.5",
-                      Quantity="10.5", Subtotal="0.52", Total="0.52"),
+            azure_plan_recon_row(**common, EffectiveUnitPrice="0.068", BillableQuantity="48",
+                                 Quantity="48", Subtotal="3.26", Total="3.26"),
+            azure_plan_recon_row(**common, EffectiveUnitPrice="0.05", BillableQuantity="10.5",
+                                 Quantity="10.5", Subtotal="0.52", Total="0.52"),
         ],
     )  # fmt: skip
     usage = tmp_path / "usage-azure.csv"
-    base = {
-        "CustomerId": AZURE_CUSTOMER,
-        "CustomerName": "Fabrikam Inc",
-        "CustomerDomainName": "fabrikam.onmicrosoft.com",
-        "SubscriptionId": AZURE_PLAN,
-    }
+    base = {key: common[key] for key in ("CustomerId", "CustomerName", "CustomerDomainName",
+                                         "SubscriptionId")}  # fmt: skip
     write_usage_csv(
         usage,
         [
