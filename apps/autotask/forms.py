@@ -16,21 +16,12 @@ from apps.autotask.models import (
 )
 from apps.autotask.services import SANDBOX_URL
 from apps.core.choices import RecordType
+from apps.core.forms import bootstrap_style
 
 
 class BootstrapMixin:
     def _style(self):
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxSelectMultiple):
-                continue
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+        bootstrap_style(self.fields.values())
 
 
 class ConnectionCreateForm(BootstrapMixin, forms.Form):

@@ -2,54 +2,38 @@ import calendar
 import re
 
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from apps.catalog.choices import BillingFrequencyChoices, SubscriptionStatusChoices
 from apps.catalog.models import BillingFile, BillingReport, Offer, Organization, Subscription
 from apps.core.choices import RecordType
-from apps.core.filtersets import SearchFilterSet
+from apps.core.filtersets import SearchFilterSet, tri_state
 
 
-class TriStateSelect(forms.NullBooleanSelect):
-    """Blank (any), yes or no; blank is an empty value, so it is not counted as a filter."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
-
-    def format_value(self, value):
-        # A list: Select compares each option with the selected values, and "" (Any) is
-        # "in" any string.
-        return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
-
-
-def tri_state(label: str, method: str) -> django_filters.BooleanFilter:
-    return django_filters.BooleanFilter(label=label, method=method, widget=TriStateSelect)
+def filter_has_subscriptions(queryset, name, value):
+    """For a queryset annotated with ``subscription_count``."""
+    return (
+        queryset.filter(subscription_count__gt=0)
+        if value
+        else queryset.filter(subscription_count=0)
+    )
 
 
 class OrganizationFilterSet(SearchFilterSet):
     search_fields = ("name", "customer_id", "domains", "country")
 
     country = django_filters.CharFilter(lookup_expr="iexact", label="Country (two letters)")
-    has_subscriptions = tri_state("Has subscriptions", "filter_has_subscriptions")
+    has_subscriptions = tri_state("Has subscriptions", filter_has_subscriptions)
 
     class Meta:
         model = Organization
         fields = ["country", "has_subscriptions"]
 
-    def filter_has_subscriptions(self, queryset, name, value):
-        return (
-            queryset.filter(subscription_count__gt=0)
-            if value
-            else queryset.filter(subscription_count=0)
-        )
-
 
 class OfferFilterSet(SearchFilterSet):
     search_fields = ("product_name", "sku_name", "product_id", "sku_id", "publisher")
 
-    has_subscriptions = tri_state("Has subscriptions", "filter_has_subscriptions")
+    has_subscriptions = tri_state("Has subscriptions", filter_has_subscriptions)
     record_type = django_filters.ChoiceFilter(
         choices=RecordType.choices, empty_label="Any record type", label="Record type"
     )
@@ -62,13 +46,6 @@ class OfferFilterSet(SearchFilterSet):
     class Meta:
         model = Offer
         fields = ["has_subscriptions", "record_type", "billing_frequency"]
-
-    def filter_has_subscriptions(self, queryset, name, value):
-        return (
-            queryset.filter(subscription_count__gt=0)
-            if value
-            else queryset.filter(subscription_count=0)
-        )
 
 
 class SubscriptionFilterSet(SearchFilterSet):

@@ -6,13 +6,8 @@ from django import forms
 from apps.catalog.choices import BillingFrequencyChoices
 from apps.catalog.models import MarkupRule, Offer, Organization
 from apps.core.choices import RecordType
-from apps.core.filtersets import SearchFilterSet
-
-
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-        field.widget.attrs["class"] = f"{field.widget.attrs.get('class', '')} {css}".strip()
+from apps.core.filtersets import SearchFilterSet, tri_state
+from apps.core.forms import bootstrap_style
 
 
 class MspPriceForm(forms.Form):
@@ -34,7 +29,7 @@ class MspPriceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _style(self)
+        bootstrap_style(self.fields.values())
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
@@ -63,15 +58,13 @@ class MarkupRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.order_by("name", "id")
         self.fields["organization"].empty_label = "Every organization"
-        _style(self)
+        bootstrap_style(self.fields.values())
 
 
 class OfferPriceFilterSet(SearchFilterSet):
     search_fields = ("product_name", "sku_name", "product_id", "sku_id")
 
-    has_msp_price = django_filters.BooleanFilter(
-        method="filter_has_msp_price", label="Has an MSP price"
-    )
+    has_msp_price = tri_state("Has an MSP price", "filter_has_msp_price")
     record_type = django_filters.ChoiceFilter(choices=RecordType.choices, label="Record type")
     billing_frequency = django_filters.ChoiceFilter(
         choices=BillingFrequencyChoices.choices, label="Billing plan"
@@ -89,9 +82,7 @@ class MarkupRuleFilterSet(SearchFilterSet):
     search_fields = ("organization__name", "organization__customer_id")
 
     record_type = django_filters.ChoiceFilter(choices=RecordType.choices, label="Record type")
-    has_organization = django_filters.BooleanFilter(
-        method="filter_has_organization", label="For one organization"
-    )
+    has_organization = tri_state("For one organization", "filter_has_organization")
 
     class Meta:
         model = MarkupRule

@@ -4,6 +4,8 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from apps.core.forms import bootstrap_style
+
 
 class SearchFilterSet(django_filters.FilterSet):
     """Adds the quick search ``q`` (any word of it, case-insensitive, in any of
@@ -26,15 +28,7 @@ class SearchFilterSet(django_filters.FilterSet):
     def form(self):
         form = super().form
         if not getattr(form, "_styled", False):
-            for field in form.fields.values():
-                widget = field.widget
-                if isinstance(widget, forms.CheckboxInput):
-                    css = "form-check-input"
-                elif isinstance(widget, forms.Select):
-                    css = "form-select"
-                else:
-                    css = "form-control"
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            bootstrap_style(form.fields.values())
             form._styled = True
         return form
 
@@ -44,3 +38,21 @@ class SearchFilterSet(django_filters.FilterSet):
         if not self.is_bound:
             return 0
         return sum(1 for name in self.filters if name != "q" and self.data.get(name))
+
+
+class TriStateSelect(forms.NullBooleanSelect):
+    """Blank (any), yes or no; blank is an empty value, so it is not counted as a filter."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+    def format_value(self, value):
+        # A list: Select compares each option with the selected values, and "" (Any) is
+        # "in" any string.
+        return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
+
+
+def tri_state(label: str, method) -> django_filters.BooleanFilter:
+    """A yes/no filter whose blank choice means any (``method``: a name or a callable)."""
+    return django_filters.BooleanFilter(label=label, method=method, widget=TriStateSelect)

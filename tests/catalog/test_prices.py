@@ -553,11 +553,19 @@ def test_prices_list_with_search_and_msp_filter(client, viewer, offer):
     assert "Microsoft 365 Business Basic" in with_price and "Exchange Online" not in with_price
     without = client.get(url, {"has_msp_price": "false"}).content.decode()
     assert "Exchange Online" in without and "Microsoft 365 Business Basic" not in without
-    for sort in ("msp_price", "-msp_price", "offer", "product"):
-        assert client.get(url, {"sort": sort}).status_code == 200
+    # Exchange Online (CFQ7TTC0LDPB, no MSP price) and Business Basic (CFQ7TTC0LH18, a price).
+    exchange_first = {"msp_price": True, "-msp_price": False, "offer": True, "-offer": False,
+                      "product": True, "-product": False}  # fmt: skip
+    for sort, expected in exchange_first.items():
+        page = client.get(url, {"sort": sort}).content.decode()
+        assert (page.index(other.product_name) < page.index("Business Basic")) is expected, sort
     searched = client.get(url, {"q": "exchange"}).content.decode()
     assert "Exchange Online" in searched and "Business Basic" not in searched
-    assert other.pk
+    # The form as the browser submits it untouched: a search, every filter on "Any".
+    response = client.get(url, {"q": "exchange", "has_msp_price": "", "record_type": "",
+                                "billing_frequency": ""})  # fmt: skip
+    assert response.context["filters_active"] == 0
+    assert '<option value="" selected>Any</option>' in response.content.decode()
 
 
 def test_the_prices_list_costs_the_same_queries_whatever_the_page_size(
