@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django_q.tasks import async_task
 
-from apps.audit.services import audit_record
 from apps.catalog.choices import ImportRunKindChoices, ImportRunStatusChoices
 from apps.catalog.importers import estimate_rows
 from apps.catalog.importers.errors import ImportValidationError
@@ -100,17 +99,9 @@ def import_run_execute(*, run_id: int) -> ImportRun:
                 progress=report,
             )
             result, lines = outcome.as_dict(), sum(item.lines for item in outcome.files)
-    except ImportValidationError as problem:
+    except ImportValidationError as problem:  # the import has audited it
         run.status = ImportRunStatusChoices.FAILED
         run.error = f"Nothing was imported. {problem}"
-        if not price_list:  # the price list imports write their own failed entry
-            audit_record(
-                operation="Import Billing File",
-                object_repr=", ".join(item["name"] for item in run.files),
-                status="failed",
-                details={"error": str(problem)},
-                actor_name=actor,
-            )
     except Exception:
         run.status = ImportRunStatusChoices.FAILED
         run.error = "Nothing was imported: an unexpected error.\n" + traceback.format_exc()

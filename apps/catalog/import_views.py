@@ -44,9 +44,8 @@ def _context(run: ImportRun) -> dict:
         100 if run.status == "succeeded" else (min(99, int(read * 100 / total)) if total else 0)
     )
     reports = []
-    if run.status == "succeeded":
-        names = set(run.result.get("reports") or [])
-        reports = [report for report in BillingReport.objects.all()[:60] if str(report) in names]
+    if run.status == "succeeded" and run.result.get("report_ids"):
+        reports = list(BillingReport.objects.filter(pk__in=run.result["report_ids"]))
     return {"run": run, "lines_read": read, "lines_total": total, "percent": percent,
             "reports": reports}  # fmt: skip
 

@@ -74,6 +74,7 @@ class FileOutcome:
 class ImportOutcome:
     files: list[FileOutcome] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
+    report_ids: list[int] = field(default_factory=list)
     organizations_new: int = 0
     organizations_changed: int = 0
     offers_new: int = 0
@@ -81,6 +82,10 @@ class ImportOutcome:
     subscriptions_changed: int = 0
     totals_by_record_type: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def add_report(self, report: BillingReport) -> None:
+        self.reports.append(str(report))
+        self.report_ids.append(report.pk)
 
     @property
     def changed_anything(self) -> bool:
@@ -689,13 +694,13 @@ class Importer:
             report.invoice_numbers = sorted(invoices)
             report.save(update_fields=["invoice_numbers", "imported_at"])
             roll_up_report(report, self.outcome)
-            self.outcome.reports.append(str(report))
+            self.outcome.add_report(report)
             # Later months carry this one's figures forward: recompute them, oldest first.
             for later in BillingReport.objects.filter(
                 currency=report.currency, month__gt=report.month
             ).order_by("month"):
                 roll_up_report(later)
-                self.outcome.reports.append(str(later))
+                self.outcome.add_report(later)
 
 
 def previous_figures(report: BillingReport) -> dict[str, MonthFigures]:
@@ -876,12 +881,23 @@ def import_billing(
     actor: str = "",
     progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
-    """Import `files` ((path, name shown to people) pairs) in one transaction."""
+    """Import `files` ((path, name shown to people) pairs) in one transaction. A refusal
+    changes nothing but the audit log, which records it as a failed import."""
     importer = Importer(month=month, actor=actor, progress=progress)
-    with transaction.atomic():
-        for path, name in files:
-            importer.add_file(Path(path), name)
-        importer.finish()
+    try:
+        with transaction.atomic():
+            for path, name in files:
+                importer.add_file(Path(path), name)
+            importer.finish()
+    except ImportValidationError as problem:
+        audit_record(
+            operation="Import Billing File",
+            object_repr=", ".join(name for _, name in files),
+            status="failed",
+            details={"error": str(problem)},
+            actor_name=actor or None,
+        )
+        raise
     return importer.outcome
 
 

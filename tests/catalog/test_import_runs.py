@@ -10,6 +10,7 @@ from apps.audit.models import AuditEntry
 from apps.catalog.import_runs import import_run_execute
 from apps.catalog.models import (
     BillingLine,
+    BillingReport,
     ImportRun,
     MicrosoftPrice,
     MspPrice,
@@ -62,6 +63,9 @@ def test_operator_uploads_two_files_and_the_worker_imports_them(
     # A second delivery of the same task does nothing.
     assert import_run_execute(run_id=run.pk).status == "succeeded"
     assert BillingLine.objects.count() == 11
+    report = BillingReport.objects.get()
+    assert run.result["report_ids"] == [report.pk]
+    assert f'href="/reports/{report.pk}/"' in client.get(f"/imports/{run.pk}/").content.decode()
 
 
 def test_a_bad_file_fails_the_whole_import_and_says_where(client, operator, tmp_path):
@@ -77,6 +81,8 @@ def test_a_bad_file_fails_the_whole_import_and_says_where(client, operator, tmp_
     assert run.status == "failed"
     assert run.error.startswith("Nothing was imported. bad.csv, line 4, column BillableQuantity")
     assert counts() == before
+    failed = AuditEntry.objects.get(operation="Import Billing File", status="failed")
+    assert failed.object_repr == "good.csv, bad.csv"
     page = client.get(f"/imports/{run.pk}/").content.decode()
     assert "bad.csv, line 4, column BillableQuantity" in page
 

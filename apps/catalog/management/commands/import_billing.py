@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.audit.services import audit_context, audit_record
+from apps.audit.services import audit_context
 from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.importing import import_billing
 
@@ -41,12 +41,6 @@ class Command(BaseCommand):
                     [(path, path.name) for path in paths], month=month, actor=actor
                 )
             except ImportValidationError as problem:
-                audit_record(
-                    operation="Import Billing File",
-                    object_repr=", ".join(path.name for path in paths),
-                    status="failed",
-                    details={"error": str(problem)},
-                )
                 raise CommandError(f"Nothing was imported. {problem}") from None
         for item in outcome.files:
             detail = f", replaces {', '.join(item.replaced)}" if item.replaced else ""
