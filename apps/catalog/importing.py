@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
@@ -45,7 +45,7 @@ from apps.catalog.models import (
 from apps.catalog.price_services import msp_price_list_import
 from apps.catalog.record_types import billing_frequency_of, record_type_of, term_months_of
 from apps.catalog.rollup import SubscriptionMonth as MonthFigures
-from apps.catalog.rollup import first_of_month, roll_up_subscriptions
+from apps.catalog.rollup import first_of_month, roll_up_subscriptions, rounding_allowance
 from apps.core.choices import RecordType
 
 BATCH = 2000
@@ -804,7 +804,7 @@ def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) 
         if changes:
             Subscription.objects.filter(pk=subscription.pk).update(**changes)
     SubscriptionMonth.objects.bulk_create(rows)
-    _roll_up_azure(report, rows)
+    _roll_up_azure(report, rows, lines)
     if outcome is not None:
         totals: dict[str, Decimal] = defaultdict(Decimal)
         for row in rows:
@@ -814,17 +814,16 @@ def roll_up_report(report: BillingReport, outcome: ImportOutcome | None = None) 
             outcome.warnings += [f"{row.subscription.subscription_id}: {w}" for w in row.warnings]
 
 
-def _roll_up_azure(report: BillingReport, months: list[SubscriptionMonth]) -> None:
+def _roll_up_azure(
+    report: BillingReport, months: list[SubscriptionMonth], lines: list[ReconLine]
+) -> None:
     """Per organization and Azure plan: the invoice total (authoritative) and the daily
-    usage as its breakdown. Each invoice line loses under a cent to Microsoft's rounding
-    down, so a difference above one cent per invoice line is reported."""
+    usage as its breakdown. A difference beyond Microsoft's rounding down of each invoice
+    line (`rollup.rounding_allowance`) is reported."""
     report.azure_months.all().delete()
-    invoice_lines = dict(
-        BillingLine.objects.filter(report=report, kind=BillingLineKindChoices.INVOICE)
-        .values_list("subscription")
-        .annotate(count=Count("id"))
-        .values_list("subscription", "count")
-    )
+    lines_by_plan: dict[str, list[ReconLine]] = defaultdict(list)
+    for line in lines:
+        lines_by_plan[line.subscription_id].append(line)
     usage = BillingLine.objects.filter(report=report, kind=BillingLineKindChoices.USAGE)
     usage_totals = {
         (row["organization"], row["subscription"]): row["total"]
@@ -837,11 +836,12 @@ def _roll_up_azure(report: BillingReport, months: list[SubscriptionMonth]) -> No
         ):
             target = breakdown[(row["organization"], row["subscription"])][key]
             target[row[column] or "(none)"] = f"{Decimal(row['total']).normalize():f}"
-    invoice_totals = {
-        (row.subscription.organization_id, row.subscription_id): row.total_cost
+    plans = {
+        (row.subscription.organization_id, row.subscription_id): row
         for row in months
         if row.record_type == RecordType.AZURE_PLAN
     }
+    invoice_totals = {key: row.total_cost for key, row in plans.items()}
     rows = []
     for key in sorted(set(invoice_totals) | set(usage_totals), key=str):
         organization_id, subscription_id = key
@@ -849,7 +849,7 @@ def _roll_up_azure(report: BillingReport, months: list[SubscriptionMonth]) -> No
         usage_total = usage_totals.get(key)
         warnings = []
         if invoice_total is not None and usage_total is not None:
-            allowed = Decimal("0.01") * max(1, invoice_lines.get(subscription_id, 0))
+            allowed = rounding_allowance(lines_by_plan[plans[key].subscription.subscription_id])
             difference = usage_total - invoice_total
             if abs(difference) > allowed:
                 warnings.append(

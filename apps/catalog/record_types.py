@@ -1,6 +1,6 @@
 """What kind of Microsoft billing a reconciliation line is, and its term and billing plan.
 
-Pure functions over the importers' normalised rows (`ReconLine`, `UsageLine`); no I/O.
+Pure functions over the importers' normalised invoice lines (`ReconLine`); no I/O.
 
 The record type follows PARTNER_CENTER.md §2 "Product category fallback" (Microsoft's own
 heuristic, Learn "How do I determine the product category?"), after `ProductCategory` when
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from apps.catalog.choices import BillingFrequencyChoices
-from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.importers.records import ReconLine
 from apps.core.choices import RecordType
 
 FIRST_PARTY_PUBLISHERS = frozenset({"microsoft", "microsoft corporation"})
@@ -262,21 +262,6 @@ def record_type_of(line: ReconLine) -> RecordTypeDecision:
         f"SubscriptionDescription {line.subscription_description!r}); Microsoft's last "
         "resort would call it Azure plan: confirm",
         fallback=RecordType.AZURE_PLAN.value,
-    )
-
-
-def usage_record_type_of(line: UsageLine) -> RecordTypeDecision:
-    """Record type of a daily rated usage line: Azure plan, unless the publisher is
-    third-party (any PublisherName other than Microsoft): then Marketplace."""
-    publisher = line.publisher_name.strip()
-    if publisher and not is_first_party(publisher):
-        return RecordTypeDecision(
-            RecordType.MARKETPLACE.value,
-            "third_party_publisher",
-            f"third-party meter from {publisher!r}",
-        )
-    return RecordTypeDecision(
-        RecordType.AZURE_PLAN.value, "usage", "daily rated usage of an Azure plan"
     )
 
 

@@ -1,5 +1,6 @@
-"""Monthly roll-up of Partner Center billing lines: per subscription, and per customer for
-Azure plan usage (PARTNER_CENTER.md §4–§6).
+"""Monthly roll-up of Partner Center billing lines per subscription (PARTNER_CENTER.md
+§4–§6), and the rounding allowance the Azure plan check uses (§5; the per-customer Azure
+totals are summed in the database by `importing.roll_up_report`).
 
 Pure and deterministic: lines in, dataclasses out, no I/O, `Decimal` throughout.
 
@@ -19,14 +20,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from apps.catalog.choices import BillingFrequencyChoices
-from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.importers.records import ReconLine
 from apps.catalog.record_types import (
     RecordTypeDecision,
     billing_frequency_of,
     is_one_time,
     record_type_of,
     term_months_of,
-    usage_record_type_of,
     whole_months,
 )
 from apps.core.choices import RecordType
@@ -110,45 +110,6 @@ class SubscriptionMonth:
     @property
     def offer_key(self) -> OfferKey:
         return OfferKey(self.product_id, self.sku_id, self.availability_id)
-
-
-@dataclass(frozen=True, slots=True)
-class AzureMonth:
-    """Azure plan consumption of one customer's Azure plan subscription in one month.
-
-    `invoice_total` (Σ Subtotal of the plan's Azure plan invoice lines) is authoritative;
-    the usage figures (Σ BillingPreTaxTotal of the daily rows, unrounded) are the
-    breakdown: `by_azure_subscription` is keyed by EntitlementId (the Azure subscription),
-    `by_meter_category` by MeterCategory. `usage_list_total` is Σ UnitPrice × Quantity
-    converted to the billing currency (the price before PEC); `usage_with_pec` the part of
-    `usage_total` on rows that earned PEC. Usage figures are `None` when no usage lines
-    were given at all. Third-party meters billed through the plan are left out of all
-    these and shown in the `marketplace_*` totals.
-
-    `total_cost` is `invoice_total`, or, when the month has no invoice line for the plan
-    (unbilled data), the usage total rounded down to cents (`total_source` says which).
-    """
-
-    customer_id: str
-    customer_name: str
-    subscription_id: str
-    month: dt.date
-    currency: str
-    invoice_total: Decimal
-    invoice_line_count: int
-    usage_total: Decimal | None
-    usage_list_total: Decimal | None
-    usage_with_pec: Decimal | None
-    by_azure_subscription: dict[str, Decimal]
-    azure_subscription_names: dict[str, str]
-    by_meter_category: dict[str, Decimal]
-    marketplace_invoice_total: Decimal
-    marketplace_usage_total: Decimal | None
-    difference: Decimal | None
-    allowed_difference: Decimal
-    total_cost: Decimal
-    total_source: str
-    warnings: list[str] = field(default_factory=list)
 
 
 # Helpers ------------------------------------------------------------------------------
@@ -632,21 +593,6 @@ def roll_up_subscriptions(
 # Azure plan ---------------------------------------------------------------------------
 
 
-def _usage_has_pec(line: UsageLine) -> bool:
-    if line.partner_earned_credit_percentage is not None:
-        return line.partner_earned_credit_percentage > 0
-    return "partner earned credit applied" in line.credit_type.casefold()
-
-
-def _usage_rate(line: UsageLine) -> Decimal | None:
-    if line.pc_to_bc_exchange_rate is not None:
-        return line.pc_to_bc_exchange_rate
-    pricing = line.pricing_currency.strip().upper()
-    if not pricing or pricing == line.billing_currency.strip().upper():
-        return Decimal(1)
-    return None
-
-
 def rounding_allowance(lines: Iterable[ReconLine], tolerance: Decimal = CENT) -> Decimal:
     """How far Σ daily usage may sit from Σ invoice Subtotal by rounding alone.
 
@@ -661,187 +607,3 @@ def rounding_allowance(lines: Iterable[ReconLine], tolerance: Decimal = CENT) ->
         rate = line.pc_to_bc_exchange_rate
         total += tolerance * (1 + rate) if rate is not None and rate != 1 else tolerance
     return total
-
-
-def roll_up_azure(
-    recon_lines: Iterable[ReconLine],
-    usage_lines: Iterable[UsageLine],
-    *,
-    month: dt.date,
-    tolerance: Decimal = CENT,
-) -> list[AzureMonth]:
-    """One Azure figure per customer and Azure plan subscription for `month` (§5).
-
-    Invoice side: the lines whose record type is Azure plan (an undecided line counts too
-    when its SubscriptionId is an Azure plan's in the usage data, as §5 allows); their
-    Σ Subtotal is the authoritative total. Usage side: Σ BillingPreTaxTotal of the daily
-    rows of that plan, with breakdowns by EntitlementId and MeterCategory. Third-party
-    meters (invoice lines of record type Marketplace on the plan, usage rows of a
-    third-party publisher) are summed apart.
-
-    When usage lines are given, a difference beyond rounding (`rounding_allowance`: one
-    `tolerance` per invoice line, more for converted currencies) is reported as a warning;
-    nothing is corrected.
-    """
-    month = first_of_month(month)
-    recon = list(recon_lines)
-    usage = list(usage_lines)
-    usage_given = bool(usage)
-
-    usage_plans = {(u.customer_id, u.subscription_id) for u in usage}
-    azure_lines: dict[tuple[str, str], list[ReconLine]] = defaultdict(list)
-    matched_by_id: dict[tuple[str, str], list[int]] = defaultdict(list)
-    marketplace_candidates: list[ReconLine] = []
-    for line in recon:
-        key = (line.customer_id, line.subscription_id)
-        decision = record_type_of(line)
-        if decision.record_type == RecordType.AZURE_PLAN:
-            azure_lines[key].append(line)
-        elif decision.record_type is None and key in usage_plans:
-            azure_lines[key].append(line)
-            matched_by_id[key].append(line.source_line)
-        elif decision.record_type == RecordType.MARKETPLACE:
-            marketplace_candidates.append(line)
-    plans = set(azure_lines) | usage_plans
-    marketplace_lines: dict[tuple[str, str], list[ReconLine]] = defaultdict(list)
-    for line in marketplace_candidates:
-        key = (line.customer_id, line.subscription_id)
-        if key in plans:
-            marketplace_lines[key].append(line)
-
-    first_party_usage: dict[tuple[str, str], list[UsageLine]] = defaultdict(list)
-    third_party_usage: dict[tuple[str, str], list[UsageLine]] = defaultdict(list)
-    for row in usage:
-        key = (row.customer_id, row.subscription_id)
-        if usage_record_type_of(row).record_type == RecordType.MARKETPLACE:
-            third_party_usage[key].append(row)
-        else:
-            first_party_usage[key].append(row)
-
-    results = []
-    for key in sorted(set(azure_lines) | set(first_party_usage)):
-        invoice = sorted(azure_lines.get(key, []), key=_line_order)
-        rows = sorted(first_party_usage.get(key, []), key=lambda u: (u.usage_date, u.source_line))
-        results.append(
-            _azure_month(
-                key,
-                month,
-                invoice,
-                rows,
-                marketplace_lines.get(key, []),
-                third_party_usage.get(key, []),
-                usage_given=usage_given,
-                matched_by_id=matched_by_id.get(key, []),
-                tolerance=tolerance,
-            )
-        )
-    return results
-
-
-def _azure_month(
-    key: tuple[str, str],
-    month: dt.date,
-    invoice: list[ReconLine],
-    rows: list[UsageLine],
-    marketplace_invoice: list[ReconLine],
-    marketplace_usage: list[UsageLine],
-    *,
-    usage_given: bool,
-    matched_by_id: list[int],
-    tolerance: Decimal,
-) -> AzureMonth:
-    customer_id, subscription_id = key
-    warnings: list[str] = []
-    if matched_by_id:
-        warnings.append(
-            f"line(s) {', '.join(map(str, matched_by_id))} counted as Azure plan because "
-            "their SubscriptionId is the Azure plan's in the usage data"
-        )
-    currencies = sorted(
-        {line.currency for line in invoice} | {row.billing_currency for row in rows}
-    )
-    if len(currencies) > 1:
-        warnings.append(f"more than one billing currency: {', '.join(currencies)}")
-    outside = [row.source_line for row in rows if not _in_month(row.usage_date, month)]
-    if outside:
-        warnings.append(f"{len(outside)} usage row(s) dated outside {month:%Y-%m} are counted")
-
-    invoice_total = sum((line.subtotal for line in invoice), ZERO)
-    allowed = rounding_allowance(invoice, tolerance)
-
-    usage_total = usage_list_total = usage_with_pec = difference = None
-    by_azure_subscription: dict[str, Decimal] = {}
-    names: dict[str, str] = {}
-    by_category: dict[str, Decimal] = {}
-    if usage_given:
-        usage_total = sum((row.billing_pre_tax_total for row in rows), ZERO)
-        usage_with_pec = sum(
-            (row.billing_pre_tax_total for row in rows if _usage_has_pec(row)), ZERO
-        )
-        usage_list_total = ZERO
-        for row in rows:
-            rate = _usage_rate(row)
-            if row.unit_price is None or rate is None:
-                usage_list_total = None
-                break
-            usage_list_total += row.unit_price * row.quantity * rate
-        sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        categories: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for row in rows:
-            sums[row.entitlement_id] += row.billing_pre_tax_total
-            categories[row.meter_category] += row.billing_pre_tax_total
-            if row.entitlement_description and row.entitlement_id not in names:
-                names[row.entitlement_id] = row.entitlement_description
-        by_azure_subscription = {k: sums[k] for k in sorted(sums)}
-        names = {k: names[k] for k in sorted(names)}
-        by_category = {k: categories[k] for k in sorted(categories)}
-
-    if invoice:
-        total_cost, total_source = invoice_total, "invoice"
-        if usage_total is not None:
-            difference = usage_total - invoice_total
-            if abs(difference) > allowed:
-                warnings.append(
-                    f"daily usage totals {usage_total} but the invoice lines total "
-                    f"{invoice_total}: a difference of {difference}, more than rounding "
-                    f"allows ({allowed} for {len(invoice)} invoice line(s))"
-                )
-    else:
-        total_cost = _round_down_cents(usage_total or ZERO)
-        total_source = "usage estimate"
-        warnings.append(
-            "no Azure plan invoice line for this plan in the month: the total is the daily "
-            "usage rounded down, an estimate"
-        )
-
-    named = next((line.customer_name for line in invoice if line.customer_name), "")
-    customer_name = named or next((row.customer_name for row in rows if row.customer_name), "")
-    currency = (invoice[0].currency if invoice else "") or (
-        rows[0].billing_currency if rows else ""
-    )
-    return AzureMonth(
-        customer_id=customer_id,
-        customer_name=customer_name,
-        subscription_id=subscription_id,
-        month=month,
-        currency=currency,
-        invoice_total=invoice_total,
-        invoice_line_count=len(invoice),
-        usage_total=usage_total,
-        usage_list_total=usage_list_total,
-        usage_with_pec=usage_with_pec,
-        by_azure_subscription=by_azure_subscription,
-        azure_subscription_names=names,
-        by_meter_category=by_category,
-        marketplace_invoice_total=sum((line.subtotal for line in marketplace_invoice), ZERO),
-        marketplace_usage_total=(
-            sum((row.billing_pre_tax_total for row in marketplace_usage), ZERO)
-            if usage_given
-            else None
-        ),
-        difference=difference,
-        allowed_difference=allowed,
-        total_cost=total_cost,
-        total_source=total_source,
-        warnings=warnings,
-    )

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import fields, replace
 from decimal import Decimal
 
-from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.importers.records import ReconLine
 from tests.catalog import generator
 
 D = Decimal
@@ -83,71 +83,17 @@ BASE = ReconLine(
 )
 
 
-USAGE_BASE = UsageLine(
-    source_line=2,
-    partner_id="partner",
-    customer_id="cust-az",
-    customer_name="Fabrikam",
-    customer_domain_name="fabrikam.onmicrosoft.com",
-    customer_country="US",
-    invoice_number="G000000001",
-    product_id="DZH318Z0BNVV",
-    sku_id="000C",
-    availability_id="",
-    sku_name="D2 v3",
-    product_name="Dv3 Series Windows VM",
-    publisher_name="Microsoft",
-    publisher_id="",
-    subscription_description="",
-    subscription_id="plan-1",
-    charge_start_date=dt.date(2024, 3, 1),
-    charge_end_date=dt.date(2024, 3, 31),
-    usage_date=dt.date(2024, 3, 1),
-    meter_category="Virtual Machines",
-    meter_sub_category="Dv3/DSv3 Series Windows",
-    meter_name="D2 v3/D2s v3",
-    meter_id="meter-vm",
-    resource_group="rg-web",
-    resource_location="westeurope",
-    unit="1 Hour",
-    charge_type="Usage",
-    unit_price=D("0.08"),
-    quantity=D("24"),
-    billing_pre_tax_total=D("1.632"),
-    billing_currency="USD",
-    pricing_pre_tax_total=None,
-    pricing_currency="USD",
-    effective_unit_price=D("0.068"),
-    pc_to_bc_exchange_rate=D("1"),
-    entitlement_id="azsub-1",
-    entitlement_description="Production",
-    partner_earned_credit_percentage=D("15"),
-    credit_type="Partner Earned Credit Applied",
-)
-
-
-def _line(base, **overrides):
-    """`base` with the overrides and the next line number; strings become Decimal or date
-    where the field is one."""
-    for field in fields(base):
+def recon(base: ReconLine = BASE, /, **overrides) -> ReconLine:
+    """An invoice reconciliation line: a monthly Business Standard licence (or ``base``)
+    with the overrides and the next line number; strings become Decimal or date where the
+    field is one."""
+    for field in fields(ReconLine):
         value = overrides.get(field.name)
         if isinstance(value, str | int) and "Decimal" in str(field.type):
             overrides[field.name] = D(value)
         elif isinstance(value, str) and "date" in str(field.type):
             overrides[field.name] = dt.date.fromisoformat(value)
     return replace(base, source_line=next(line_numbers), **overrides)
-
-
-def recon(base: ReconLine = BASE, /, **overrides) -> ReconLine:
-    """An invoice reconciliation line: a monthly Business Standard licence (or ``base``)
-    unless told otherwise."""
-    return _line(base, **overrides)
-
-
-def usage(base: UsageLine = USAGE_BASE, /, **overrides) -> UsageLine:
-    """A daily rated usage line: 24 hours of a D2 v3 VM on Fabrikam's Azure plan on
-    March 1, 2024, 0.068 USD an hour after 15 % PEC (or ``base``), unless told otherwise."""
-    return _line(base, **overrides)
 
 
 def row(order, charge_type, eup, qty, subtotal, *, start=None, ref="", **overrides) -> ReconLine:

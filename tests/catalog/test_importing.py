@@ -23,6 +23,7 @@ from apps.catalog.models import (
     SubscriptionMonth,
 )
 from tests.catalog.generator import (
+    AZURE_PLAN_ID,
     azure_plan_recon_row,
     recon_row,
     usage_row,
@@ -269,6 +270,29 @@ def test_azure_plan_invoice_total_with_usage_breakdown(tmp_path):
     # 3.789 - 3.78 = 0.009: within two invoice lines' rounding (0.02): no warning.
     assert azure_month.warnings == []
     assert Subscription.objects.get(subscription_id=AZURE_PLAN).record_type == "azure_plan"
+
+
+def test_azure_rounding_allowance_grows_with_an_exchange_rate(tmp_path):
+    # Priced in USD, billed in EUR at 0.9234. The invoice line:
+    #   ROUNDDOWN(0.068 × 99.99, 2) = 6.79; ROUNDDOWN(6.79 × 0.9234, 2) = 6.26
+    # Daily usage, unrounded: 6.79932 × 0.9234 = 6.278492088, 0.018492088 more: over one
+    # cent, but within 0.01 × (1 + 0.9234) = 0.019234, so no warning. One cent over that is.
+    eur = {"Currency": "EUR", "PricingCurrency": "USD", "PCToBCExchangeRate": "0.9234"}
+    invoice = write_recon_csv(
+        tmp_path / "recon.csv",
+        [azure_plan_recon_row(**eur, BillableQuantity="99.99", Quantity="99.99",
+                              Subtotal="6.26", Total="6.26")],
+    )  # fmt: skip
+    for total, warned in (("6.278492088", False), ("6.289", True)):
+        usage = write_usage_csv(
+            tmp_path / f"usage-{total}.csv",
+            [usage_row(SubscriptionId=AZURE_PLAN_ID, Quantity="99.99", BillingCurrency="EUR",
+                       PCToBCExchangeRate="0.9234", BillingPreTaxTotal=total)],
+        )  # fmt: skip
+        import_billing([(invoice, invoice.name), (usage, usage.name)])
+        azure_month = AzureMonth.objects.get()
+        assert azure_month.invoice_total == D("6.26")
+        assert bool(azure_month.warnings) is warned, azure_month.warnings
 
 
 def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscription(tmp_path):

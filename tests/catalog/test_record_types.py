@@ -2,23 +2,21 @@
 
 import datetime as dt
 from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 
-from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.importers.records import ReconLine
 from apps.catalog.record_types import (
     billing_frequency_of,
     is_one_time,
     record_type_of,
     term_months_of,
-    usage_record_type_of,
     whole_months,
 )
 from apps.core.choices import RecordType
 from tests.catalog import scenarios
 
-# A licence line of March 2024 on a one-year term, and a bare Azure plan usage line.
+# A licence line of March 2024 on a one-year term.
 BASE = replace(
     scenarios.BASE,
     order_date=dt.date(2024, 3, 1),
@@ -29,37 +27,10 @@ BASE = replace(
     subscription_end_date=dt.date(2025, 2, 28),
     reference_id="ref",
 )
-USAGE_BASE = replace(
-    scenarios.USAGE_BASE,
-    customer_id="cust-1",
-    customer_name="Contoso",
-    customer_domain_name="",
-    customer_country="DE",
-    invoice_number="G1",
-    charge_start_date=None,
-    charge_end_date=None,
-    meter_sub_category="",
-    meter_name="",
-    meter_id="",
-    resource_group="",
-    resource_location="",
-    unit_price=None,
-    quantity=Decimal("1"),
-    billing_pre_tax_total=Decimal("0.1"),
-    effective_unit_price=None,
-    pc_to_bc_exchange_rate=None,
-    entitlement_description="",
-    partner_earned_credit_percentage=None,
-    credit_type="",
-)
 
 
 def recon(**overrides) -> ReconLine:
     return scenarios.recon(BASE, **overrides)
-
-
-def usage(**overrides) -> UsageLine:
-    return scenarios.usage(USAGE_BASE, **overrides)
 
 
 # Record type ---------------------------------------------------------------------------
@@ -219,14 +190,6 @@ def test_blank_publisher_still_decided_by_later_rows():
 
     assert decision.record_type == LICENSE
     assert decision.reason.startswith("PublisherName blank")
-
-
-@pytest.mark.parametrize(
-    ("publisher", "expected"),
-    [("Microsoft", AZURE), ("", AZURE), ("Bitnami", RecordType.MARKETPLACE.value)],
-)
-def test_usage_record_type(publisher, expected):
-    assert usage_record_type_of(usage(publisher_name=publisher)).record_type == expected
 
 
 # Months, term, billing plan -----------------------------------------------------------

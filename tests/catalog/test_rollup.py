@@ -9,12 +9,10 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal as D
 
-from apps.catalog.importers.records import ReconLine, UsageLine
+from apps.catalog.importers.records import ReconLine
 from apps.catalog.rollup import (
-    AzureMonth,
     SubscriptionMonth,
     UnitCostSource,
-    roll_up_azure,
     roll_up_subscriptions,
     rounding_allowance,
 )
@@ -41,7 +39,6 @@ from tests.catalog.scenarios import (
     row,
     seat_changes_on_one_day,
     trial_conversion,
-    usage,
 )
 
 
@@ -654,95 +651,9 @@ def azure_invoice_lines() -> list[ReconLine]:
     ]
 
 
-def azure_usage_lines() -> list[UsageLine]:
-    storage = {
-        "product_id": "DZH318Z0BNZ5",
-        "meter_category": "Storage",
-        "meter_id": "meter-tables",
-        "unit_price": D("0.0208"),
-        "effective_unit_price": D("0.0208"),
-        "entitlement_id": "azsub-2",
-        "entitlement_description": "Test",
-        "partner_earned_credit_percentage": None,
-        "credit_type": "Credit Not Applied",
-        "unit": "1 GB/Month",
-    }
-    return [
-        # 24 h × 0.068 = 1.632 on two days, 10.5 h × 0.068 = 0.714 on the third
-        usage(usage_date=dt.date(2024, 3, 1)),
-        usage(usage_date=dt.date(2024, 3, 2)),
-        usage(usage_date=dt.date(2024, 3, 3), quantity="10.5", billing_pre_tax_total="0.714"),
-        # 10.5 × 0.0208 = 0.2184 and 4.25 × 0.0208 = 0.0884
-        usage(**storage, quantity=D("10.5"), billing_pre_tax_total=D("0.2184")),
-        usage(**storage, quantity=D("4.25"), billing_pre_tax_total=D("0.0884")),
-        # Third-party meter: 24 × 0.05 = 1.20
-        usage(
-            publisher_name="Bitnami",
-            publisher_id="bitnami",
-            meter_category="Virtual Machine Licenses",
-            unit_price="0.05",
-            effective_unit_price="0.05",
-            billing_pre_tax_total="1.20",
-            partner_earned_credit_percentage=None,
-            credit_type="Credit Not Applied",
-        ),
-    ]
-
-
-def only_azure(months: list[AzureMonth]) -> AzureMonth:
-    assert len(months) == 1, months
-    return months[0]
-
-
-def test_azure_plan_usage_with_pec():
-    month = only_azure(roll_up_azure(azure_invoice_lines(), azure_usage_lines(), month=MARCH_2024))
-
-    assert (month.customer_id, month.subscription_id) == ("cust-az", "plan-1")
-    assert month.customer_name == "Fabrikam"
-    assert month.currency == "USD"
-    # Authoritative: the first-party invoice lines, 3.97 + 0.30 = 4.27
-    assert month.invoice_total == D("4.27")
-    assert month.invoice_line_count == 2
-    assert month.total_cost == D("4.27")
-    assert month.total_source == "invoice"
-    # Breakdown: 1.632 + 1.632 + 0.714 = 3.978 (VMs, azsub-1); 0.2184 + 0.0884 = 0.3068
-    assert month.usage_total == D("4.2848")
-    assert month.by_azure_subscription == {"azsub-1": D("3.978"), "azsub-2": D("0.3068")}
-    assert month.azure_subscription_names == {"azsub-1": "Production", "azsub-2": "Test"}
-    assert month.by_meter_category == {"Storage": D("0.3068"), "Virtual Machines": D("3.978")}
-    # Before PEC: 0.08 × (24 + 24 + 10.5) + 0.0208 × (10.5 + 4.25) = 4.68 + 0.3068
-    assert month.usage_list_total == D("4.9868")
-    assert month.usage_with_pec == D("3.978")
-    # 4.2848 - 4.27 = 0.0148, within 2 lines × 0.01
-    assert month.difference == D("0.0148")
-    assert month.allowed_difference == D("0.02")
-    assert month.warnings == []
-    # The third-party meter stays out of the Azure figures.
-    assert month.marketplace_invoice_total == D("1.20")
-    assert month.marketplace_usage_total == D("1.20")
-
-
-def test_azure_difference_beyond_rounding_is_reported():
-    usage_lines = [u for u in azure_usage_lines() if u.usage_date != dt.date(2024, 3, 3)]
-
-    month = only_azure(roll_up_azure(azure_invoice_lines(), usage_lines, month=MARCH_2024))
-
-    # Day 3 (0.714) missing: 4.2848 - 0.714 = 3.5708; 3.5708 - 4.27 = -0.6992
-    assert month.usage_total == D("3.5708")
-    assert month.difference == D("-0.6992")
-    assert month.total_cost == D("4.27")  # the invoice still decides
-    assert month.warnings == [
-        "daily usage totals 3.5708 but the invoice lines total 4.27: a difference of "
-        "-0.6992, more than rounding allows (0.02 for 2 invoice line(s))"
-    ]
-
-
 def test_rounding_allowance_grows_with_an_exchange_rate():
-    # Priced in USD, billed in EUR at 0.9234. Invoice line:
-    #   ROUNDDOWN(0.068 × 99.99, 2) = ROUNDDOWN(6.79932, 2) = 6.79
-    #   ROUNDDOWN(6.79 × 0.9234, 2) = ROUNDDOWN(6.269886, 2) = 6.26
-    # Daily usage, unrounded: 6.79932 × 0.9234 = 6.278492088; difference 0.018492088,
-    # more than one cent but less than 0.01 × (1 + 0.9234) = 0.019234.
+    # Priced in USD, billed in EUR at 0.9234: one cent per line for the last rounding plus
+    # one cent of USD (0.009234 EUR) for the first: 0.01 × (1 + 0.9234) = 0.019234.
     invoice = recon(
         **{**AZURE_PLAN, "currency": "EUR"},
         effective_unit_price="0.068",
@@ -751,85 +662,7 @@ def test_rounding_allowance_grows_with_an_exchange_rate():
         pc_to_bc_exchange_rate="0.9234",
         unit_type="1 Hour",
     )
-    daily = usage(
-        quantity="99.99",
-        billing_pre_tax_total="6.278492088",
-        billing_currency="EUR",
-        pc_to_bc_exchange_rate="0.9234",
-    )
-
-    month = only_azure(roll_up_azure([invoice], [daily], month=MARCH_2024))
 
     assert rounding_allowance([invoice]) == D("0.019234")
-    assert month.difference == D("0.018492088")
-    assert month.warnings == []
-    # 0.08 × 99.99 × 0.9234 = 7.99920 × 0.9234 = 7.38646128
-    assert month.usage_list_total == D("7.38646128")
-
-
-def test_azure_without_usage_lines_has_no_breakdown():
-    month = only_azure(roll_up_azure(azure_invoice_lines(), [], month=MARCH_2024))
-
-    assert month.invoice_total == D("4.27")
-    assert month.usage_total is None
-    assert month.difference is None
-    assert month.by_azure_subscription == {}
-    assert month.marketplace_usage_total is None
-    assert month.warnings == []
-
-
-def test_azure_usage_without_invoice_lines_is_an_estimate():
-    rows = [
-        usage(customer_id="cust-2", subscription_id="plan-2", billing_pre_tax_total="0.123456"),
-        usage(customer_id="cust-2", subscription_id="plan-2", billing_pre_tax_total="2.5"),
-    ]
-
-    month = only_azure(roll_up_azure([], rows, month=MARCH_2024))
-
-    assert month.invoice_total == D("0")
-    assert month.invoice_line_count == 0
-    assert month.usage_total == D("2.623456")  # 0.123456 + 2.5
-    assert month.total_cost == D("2.62")  # rounded down
-    assert month.total_source == "usage estimate"
-    assert month.difference is None
-    assert len(month.warnings) == 1
-    assert "estimate" in month.warnings[0]
-
-
-def test_undecided_invoice_line_counts_when_its_subscription_is_the_azure_plan():
-    # The partner renamed the plan: no "Azure plan" description, no meter columns.
-    renamed = recon(
-        **{**AZURE_PLAN, "subscription_description": "Fabrikam cloud"},
-        effective_unit_price="0.068",
-        billable_quantity="58.5",
-        subtotal="3.97",
-    )
-    rows = azure_usage_lines()[:3]  # the VM days: 1.632 + 1.632 + 0.714 = 3.978
-
-    month = only_azure(roll_up_azure([renamed], rows, month=MARCH_2024))
-
-    assert month.invoice_total == D("3.97")
-    assert month.difference == D("0.008")  # 3.978 - 3.97, within 0.01
-    assert month.warnings == [
-        f"line(s) {renamed.source_line} counted as Azure plan because their SubscriptionId "
-        "is the Azure plan's in the usage data"
-    ]
-
-
-def test_azure_months_are_per_customer_and_plan():
-    other = [
-        recon(
-            **{**AZURE_PLAN, "customer_id": "cust-b", "subscription_id": "plan-b"},
-            effective_unit_price="1",
-            billable_quantity="2",
-            subtotal="2.00",
-            unit_type="1 Hour",
-        )
-    ]
-
-    months = roll_up_azure(azure_invoice_lines() + other, [], month=MARCH_2024)
-
-    assert [(m.customer_id, m.invoice_total) for m in months] == [
-        ("cust-az", D("4.27")),
-        ("cust-b", D("2.00")),
-    ]
+    # The three lines of azure_invoice_lines() are in USD: a cent each.
+    assert rounding_allowance(azure_invoice_lines()) == D("0.03")
