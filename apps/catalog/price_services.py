@@ -17,7 +17,7 @@ from apps.catalog.choices import PriceSourceChoices
 from apps.catalog.importers import msp_pricelist_csv
 from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.models import MarkupRule, MspPrice, Offer, Organization
-from apps.catalog.prices import CENT
+from apps.catalog.rollup import CENT
 
 # -- services: MSP prices -----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from apps.catalog.price_forms import (
     MspPriceForm,
     OfferPriceFilterSet,
 )
+from apps.catalog.rollup import CENT
 from apps.core.lists import ObjectListView
 
 TEMPLATES = "catalog/prices"
@@ -240,7 +241,7 @@ class PriceEditView(RoleRequiredMixin, View):
         currencies = [price.currency for price in context["msp_prices"]]
         if len(currencies) == 1:
             price = context["msp_prices"][0].unit_price
-            cents = price.quantize(prices.CENT)  # 12.500000 is shown as 12.50
+            cents = price.quantize(CENT)  # 12.500000 is shown as 12.50
             initial = {"currency": currencies[0],
                        "unit_price": cents if cents == price else price.normalize()}  # fmt: skip
         else:

@@ -53,9 +53,9 @@ from apps.catalog.models import (
     Organization,
     SubscriptionMonth,
 )
+from apps.catalog.rollup import CENT, first_of_month
 from apps.core.choices import RecordType
 
-CENT = Decimal("0.01")
 BILLING_PLAN_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
 CHARGE_RECORD_TYPES = frozenset(RecordType.values) - {RecordType.LICENSE_BASED.value}
 
@@ -82,10 +82,6 @@ def round_price(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def first_of_month(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
 def is_charge(record_type: str) -> bool:
     return record_type in CHARGE_RECORD_TYPES
 
@@ -101,9 +97,11 @@ def _percent(value: Decimal) -> str:
 # -- the decision, shared by the single and the report resolver --------------------------
 
 
-def _erp_effective(month: dt.date) -> Q:
-    return (Q(effective_start__isnull=True) | Q(effective_start__lte=month)) & (
-        Q(effective_end__isnull=True) | Q(effective_end__gte=month)
+def _erp_effective(first: dt.date, last: dt.date | None = None) -> Q:
+    """Price-list rows in force on some day from ``first`` to ``last`` (default: on
+    ``first``); `_erp_in_force` is the same rule for rows in memory."""
+    return (Q(effective_start__isnull=True) | Q(effective_start__lte=last or first)) & (
+        Q(effective_end__isnull=True) | Q(effective_end__gte=first)
     )
 
 
@@ -418,8 +416,7 @@ def price_months(
     }
     erp: dict[tuple, list[MicrosoftPrice]] = defaultdict(list)
     for row in MicrosoftPrice.objects.filter(
-        (Q(effective_start__isnull=True) | Q(effective_start__lte=max(r.month for r in months)))
-        & (Q(effective_end__isnull=True) | Q(effective_end__gte=min(r.month for r in months))),
+        _erp_effective(min(r.month for r in months), max(r.month for r in months)),
         currency__in=currencies,
         product_id__in={offer.product_id for offer in offers.values()},
         sku_id__in={offer.sku_id for offer in offers.values()},

@@ -15,7 +15,7 @@ cycle. Daily usage totals are not rounded (Microsoft does not round BillingPreTa
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
@@ -523,30 +523,12 @@ def _carry_forward(previous: SubscriptionMonth, month: dt.date) -> SubscriptionM
     source = previous.unit_cost_source
     if source == UnitCostSource.FULL_CYCLE:
         source = UnitCostSource.CARRIED
-    return SubscriptionMonth(
-        customer_id=previous.customer_id,
-        subscription_id=previous.subscription_id,
+    return replace(
+        previous,
         month=month,
-        record_type=previous.record_type,
-        product_id=previous.product_id,
-        sku_id=previous.sku_id,
-        availability_id=previous.availability_id,
-        customer_name=previous.customer_name,
-        product_name=previous.product_name,
-        sku_name=previous.sku_name,
-        subscription_description=previous.subscription_description,
-        currency=previous.currency,
-        unit_cost_month=previous.unit_cost_month,
         unit_cost_source=source,
         largest_quantity=previous.end_quantity,
-        end_quantity=previous.end_quantity,
         total_cost=ZERO,
-        charge_start=previous.charge_start,
-        charge_end=previous.charge_end,
-        cancelled=False,
-        term_end=previous.term_end,
-        term_months=previous.term_months,
-        billing_frequency=previous.billing_frequency,
         carried_forward=True,
         warnings=warnings,
     )

@@ -153,18 +153,6 @@ def report_files(*, report: BillingReport) -> QuerySet[BillingFile]:
     return report.files.order_by("name", "id")
 
 
-def report_record_types(*, report: BillingReport) -> list[str]:
-    """The record types the report's subscription months have, in RecordType order
-    (blank, "not decided", last)."""
-    present = set(
-        SubscriptionMonth.objects.filter(report=report)
-        .order_by()
-        .values_list("record_type", flat=True)
-        .distinct()
-    )
-    return [value for value in [*RecordType.values, ""] if value in present]
-
-
 def report_record_type_totals(*, report: BillingReport) -> list[dict]:
     """Per record type: the number of subscriptions and their cost, in RecordType order."""
     rows = {
@@ -259,27 +247,23 @@ class MonthlyCost:
     unpriced: dict[tuple[str, dt.date], int] = field(default_factory=dict)
 
     @property
-    def is_empty(self) -> bool:
-        return not self.by_currency
-
-    @property
     def unpriced_total(self) -> int:
         return sum(self.unpriced.values())
 
 
-def _chart_window(until: dt.date | None, months: int) -> tuple[list[dt.date], list[tuple]]:
-    """The last ``months`` report months up to ``until`` (newest first), and every
+def _chart_window(until: dt.date | None) -> tuple[list[dt.date], list[tuple]]:
+    """The last `CHART_MONTHS` report months up to ``until`` (newest first), and every
     (month, currency) report among them. One query."""
     reports = BillingReport.objects.order_by("-month", "currency")
     if until is not None:
         reports = reports.filter(month__lte=until)
     pairs = list(reports.values_list("month", "currency"))
-    window = sorted({month for month, _ in pairs}, reverse=True)[:months]
+    window = sorted({month for month, _ in pairs}, reverse=True)[:CHART_MONTHS]
     return window, [(month, currency) for month, currency in pairs if month in window]
 
 
 def _by_currency(
-    window: list[dt.date], pairs: list[tuple], sums: dict[tuple, Decimal], *, every: bool
+    pairs: list[tuple], sums: dict[tuple, Decimal], *, every: bool
 ) -> dict[str, dict[dt.date, Decimal]]:
     """Fill the months of each currency: every report's currency (``every``), else only the
     currencies that have an amount."""
@@ -292,32 +276,6 @@ def _by_currency(
     return dict(sorted(by_currency.items()))
 
 
-def monthly_cost(
-    *,
-    organization: Organization | None = None,
-    until: dt.date | None = None,
-    months: int = CHART_MONTHS,
-) -> MonthlyCost:
-    """The cost of the whole MSP (or of one organization) in each of the last ``months``
-    report months, up to and including ``until`` (default: the newest). Two queries."""
-    window, pairs = _chart_window(until, months)
-    if not window:
-        return MonthlyCost(months=[], by_currency={})
-    rows = SubscriptionMonth.objects.filter(report__month__in=window)
-    if organization is not None:
-        rows = rows.filter(subscription__organization=organization)
-    sums = {
-        (row["report__month"], row["report__currency"]): row["total"]
-        for row in rows.order_by()
-        .values("report__month", "report__currency")
-        .annotate(total=Sum("total_cost"))
-    }
-    return MonthlyCost(
-        months=sorted(window),
-        by_currency=_by_currency(window, pairs, sums, every=organization is None),
-    )
-
-
 def pricing_connection():
     """The connection whose default markups price the charts: the only one there is;
     with several, none (until organizations are mapped to a connection's companies)."""
@@ -325,35 +283,50 @@ def pricing_connection():
     return connections[0] if len(connections) == 1 else None
 
 
-def monthly_sales(
+def monthly_cost_and_sales(
     *,
     organization: Organization | None = None,
     until: dt.date | None = None,
-    months: int = CHART_MONTHS,
     connection=None,
-) -> MonthlyCost:
-    """Sales per month, the counterpart of `monthly_cost`: Σ `prices.month_sales_amount`
-    of each month's subscription months, priced by the rules of ``prices`` (with
-    ``connection``'s default markups). A currency shows only where some month has a
-    price; months without one are counted in ``unpriced``, never guessed. Five queries
-    whatever the number of months and subscriptions."""
-    window, pairs = _chart_window(until, months)
+) -> tuple[MonthlyCost, MonthlyCost]:
+    """Cost and sales of the whole MSP (or of one organization) in each of the last
+    `CHART_MONTHS` report months up to and including ``until`` (default: the newest).
+
+    Cost is Σ ``total_cost``; a whole-MSP chart shows every report's currency, an
+    organization's only those it was billed in. Sales are Σ `prices.month_sales_amount` of
+    the same subscription months, priced by the rules of ``prices`` (with ``connection``'s
+    default markups); a currency shows only where some month has a price, and months
+    without one are counted in ``unpriced``, never guessed. Six queries whatever the
+    number of months and subscriptions."""
+    window, pairs = _chart_window(until)
     if not window:
-        return MonthlyCost(months=[], by_currency={})
+        return MonthlyCost(months=[], by_currency={}), MonthlyCost(months=[], by_currency={})
     rows = SubscriptionMonth.objects.filter(report__month__in=window)
     if organization is not None:
         rows = rows.filter(subscription__organization=organization)
-    sums: dict[tuple, Decimal] = {}
+    cost = {
+        (row["report__month"], row["report__currency"]): row["total"]
+        for row in rows.order_by()
+        .values("report__month", "report__currency")
+        .annotate(total=Sum("total_cost"))
+    }
+    sales: dict[tuple, Decimal] = {}
     unpriced: dict[tuple, int] = defaultdict(int)
     for row, price in priced_months(rows, connection):
-        key = (row.month, row.currency)
         amount = month_sales_amount(row, price)
         if amount is None:
             unpriced[(row.currency, row.month)] += 1
         else:
-            sums[key] = sums.get(key, Decimal("0.00")) + amount
-    return MonthlyCost(
-        months=sorted(window),
-        by_currency=_by_currency(window, pairs, sums, every=False),
-        unpriced=dict(unpriced),
+            key = (row.month, row.currency)
+            sales[key] = sales.get(key, Decimal("0.00")) + amount
+    months = sorted(window)
+    return (
+        MonthlyCost(
+            months=months, by_currency=_by_currency(pairs, cost, every=organization is None)
+        ),
+        MonthlyCost(
+            months=months,
+            by_currency=_by_currency(pairs, sales, every=False),
+            unpriced=dict(unpriced),
+        ),
     )

@@ -50,7 +50,6 @@ def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost) -> 
     figures = {(entry["name"], label): value for entry in series for label, value in entry["data"]}
     labels = [f"{month:%b %Y}" for month in cost.months]
     return {
-        "cost_series": cost_series,
         "sales_series": sales_series,
         "unpriced_months": sales.unpriced_total,
         "chart": chart,
@@ -65,12 +64,10 @@ def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost) -> 
 
 def charts(*, organization=None, until=None) -> dict:
     """The cost and sales chart of the last report months (see `chart_context`)."""
-    return chart_context(
-        selectors.monthly_cost(organization=organization, until=until),
-        selectors.monthly_sales(
-            organization=organization, until=until, connection=selectors.pricing_connection()
-        ),
+    cost, sales = selectors.monthly_cost_and_sales(
+        organization=organization, until=until, connection=selectors.pricing_connection()
     )
+    return chart_context(cost, sales)
 
 
 def series_of(monthly: selectors.MonthlyCost, label: str) -> list[dict]:
@@ -197,7 +194,8 @@ class BillingReportDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         report = self.object
-        record_types = selectors.report_record_types(report=report)
+        record_type_totals = selectors.report_record_type_totals(report=report)
+        record_types = [row["record_type"] for row in record_type_totals]
         labels = dict(RecordType.choices)
         organizations = OrganizationTotalsTable(
             selectors.report_organization_totals(report=report, record_types=record_types),
@@ -220,9 +218,7 @@ class BillingReportDetailView(RoleRequiredMixin, DetailView):
             total_cost=money(report.total_cost),
             invoice_numbers=selectors.report_invoice_numbers(report),
             files=BillingFileTable(selectors.report_files(report=report)),
-            record_type_totals=RecordTypeTotalsTable(
-                selectors.report_record_type_totals(report=report)
-            ),
+            record_type_totals=RecordTypeTotalsTable(record_type_totals),
             organizations=organizations,
             azure_months=AzureMonthTable(selectors.report_azure_months(report=report)),
             warnings=selectors.report_warnings(report=report),
