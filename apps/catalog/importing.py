@@ -23,13 +23,12 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.db.models import Sum
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.types.json import Jsonb
 
 from apps.audit.services import audit_record
 from apps.catalog.choices import BillingLineKindChoices, SubscriptionStatusChoices
 from apps.catalog.importers import read_any
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importers.msp_pricelist_csv import is_msp_price_list
+from apps.catalog.importers.msp_pricelist_csv import BILLING_FREQUENCIES, is_msp_price_list
 from apps.catalog.importers.records import PriceListRow, ReconLine, UsageLine
 from apps.catalog.models import (
     AzureMonth,
@@ -103,55 +102,54 @@ def _kind_of(annotation) -> type:
     return args[0] if args else annotation
 
 
-RECON_KINDS = {item.name: _kind_of(item.type) for item in dataclasses.fields(ReconLine)}
+def _kinds(cls) -> dict[str, type]:
+    return {item.name: _kind_of(item.type) for item in dataclasses.fields(cls)}
 
 
-def recon_to_json(line: ReconLine) -> dict:
-    data = {}
-    for name, value in zip(RECON_KINDS, dataclasses.astuple(line), strict=True):
-        if isinstance(value, Decimal | dt.date):
-            value = str(value) if isinstance(value, Decimal) else value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        data[name] = value
-    return data
+RECON_KINDS = _kinds(ReconLine)
+FIGURE_KINDS = _kinds(MonthFigures)
 
 
-def recon_from_json(data: dict) -> ReconLine:
+def _to_json(value):
+    if isinstance(value, Decimal | dt.date):
+        return str(value)  # a date's str() is its ISO form
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _from_json(cls, kinds: dict[str, type], data: dict, *, tuples: bool):
+    """``cls`` from its JSON form: Decimals and dates from text; with ``tuples``, JSON
+    arrays become tuples (a ReconLine is frozen and hashable)."""
     values = {}
-    for name, kind in RECON_KINDS.items():
+    for name, kind in kinds.items():
         value = data.get(name)
         if value is not None:
             if kind is Decimal:
                 value = Decimal(value)
             elif kind is dt.date:
                 value = dt.date.fromisoformat(value)
-            elif isinstance(value, list):
+            elif tuples and isinstance(value, list):
                 value = tuple(value)
         values[name] = value
-    return ReconLine(**values)
+    return cls(**values)
+
+
+def recon_to_json(line: ReconLine) -> dict:
+    return {name: _to_json(getattr(line, name)) for name in RECON_KINDS}
+
+
+def recon_from_json(data: dict) -> ReconLine:
+    return _from_json(ReconLine, RECON_KINDS, data, tuples=True)
 
 
 def month_figures_to_json(figures: MonthFigures) -> dict:
-    data = dataclasses.asdict(figures)
     return {
         key: (str(value) if isinstance(value, Decimal | dt.date) else value)
-        for key, value in data.items()
+        for key, value in dataclasses.asdict(figures).items()
     }
 
 
 def month_figures_from_json(data: dict) -> MonthFigures:
-    values = {}
-    hints = {item.name: item.type for item in dataclasses.fields(MonthFigures)}
-    for name, annotation in hints.items():
-        value = data.get(name)
-        kind = _kind_of(annotation)
-        if value is not None and kind is Decimal:
-            value = Decimal(value)
-        elif value is not None and kind is dt.date:
-            value = dt.date.fromisoformat(value)
-        values[name] = value
-    return MonthFigures(**values)
+    return _from_json(MonthFigures, FIGURE_KINDS, data, tuples=False)
 
 
 # -- the importer -------------------------------------------------------------------------
@@ -238,7 +236,7 @@ class LineWriter:
             line.reference_id,
             "",
             "",
-            Jsonb(data) if self.postgresql else json.dumps(data),
+            json.dumps(data),
         )
         return _copy_line(row) if self.postgresql else row
 
@@ -326,8 +324,6 @@ def _copy_value(value) -> str:
         return "\\N"
     if value.__class__ is str:
         return value.translate(_COPY_ESCAPES)
-    if isinstance(value, Jsonb):
-        return json.dumps(value.obj).translate(_COPY_ESCAPES)
     return str(value)  # numbers, Decimals and dates print as PostgreSQL reads them
 
 
@@ -359,7 +355,6 @@ class Importer:
         self.offers: dict[tuple, Offer] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.lines_read = 0
-        self.lines_expected = 0
 
     # -- reference rows, created on first sight and kept in memory -----------------
 
@@ -449,13 +444,14 @@ class Importer:
 
     def _invoice_line(self, line: ReconLine, organization) -> tuple[Offer, Subscription]:
         decision = record_type_of(line)
+        billing_frequency = billing_frequency_of(line)
         offer = self._offer(
             {
                 "product_id": line.product_id,
                 "sku_id": line.sku_id,
                 "availability_id": line.availability_id,
                 "term": term_code(term_months_of(line)),
-                "billing_frequency": billing_frequency_of(line),
+                "billing_frequency": billing_frequency,
             },
             {
                 "product_name": line.product_name,
@@ -472,7 +468,7 @@ class Importer:
                 "description": line.subscription_description,
                 "term_start": line.subscription_start_date,
                 "term_end": line.subscription_end_date,
-                "billing_frequency": billing_frequency_of(line),
+                "billing_frequency": billing_frequency,
                 "record_type": decision.record_type or "",
             },
         )
@@ -577,6 +573,8 @@ class Importer:
         currency = None
         seen_organizations: dict[str, int] = {}  # usage files: once per customer is enough
         seen_subscriptions: dict[str, int] = {}
+        # With the month known when the file was opened, the reader refuses other months.
+        check_month = self.month is None
         for line in stream:
             if state.count == 0:  # the format is known once the first row is read
                 if isinstance(line, PriceListRow):
@@ -586,17 +584,18 @@ class Importer:
                 invoice = isinstance(line, ReconLine)
                 kind = BillingLineKindChoices.INVOICE if invoice else BillingLineKindChoices.USAGE
                 column = "OrderDate" if invoice else "UsageDate"
-            day = line.order_date if invoice else line.usage_date
-            if self.month is None:
-                self.month = first_of_month(day)
-            if day.year != self.month.year or day.month != self.month.month:
-                raise ImportValidationError(
-                    name,
-                    line.source_line,
-                    column,
-                    f"expected a date in {self.month:%B %Y}, the month of this import, "
-                    f"got {day.isoformat()}",
-                )
+            if check_month:
+                day = line.order_date if invoice else line.usage_date
+                if self.month is None:
+                    self.month = first_of_month(day)
+                if day.year != self.month.year or day.month != self.month.month:
+                    raise ImportValidationError(
+                        name,
+                        line.source_line,
+                        column,
+                        f"expected a date in {self.month:%B %Y}, the month of this import, "
+                        f"got {day.isoformat()}",
+                    )
             line_currency = line.currency if invoice else line.billing_currency
             if currency is None:
                 currency = line_currency
@@ -680,8 +679,7 @@ class Importer:
                     actor_name=self.actor,
                 )
                 replaced.append(other.name)
-                other.lines.all().delete()
-                other.delete()
+                other.delete()  # and its lines (CASCADE)
         return replaced
 
     # -- roll-up -------------------------------------------------------------------
@@ -901,15 +899,6 @@ def import_billing(
     return importer.outcome
 
 
-BILLING_PLANS = {
-    "monthly": "monthly",
-    "annual": "annual",
-    "triennial": "triennial",
-    "onetime": "one_time",
-    "one_time": "one_time",
-}
-
-
 def import_microsoft_price_list(
     path: Path, name: str, *, actor: str = "", progress: Callable[[int], None] | None = None
 ) -> dict:
@@ -928,7 +917,7 @@ def import_microsoft_price_list(
                     product_id=row.product_id,
                     sku_id=row.sku_id,
                     term=row.term_duration,
-                    billing_frequency=BILLING_PLANS.get(row.billing_plan.lower(), ""),
+                    billing_frequency=BILLING_FREQUENCIES.get(row.billing_plan.lower(), ""),
                     market=row.market,
                     currency=row.currency,
                     segment=row.segment,
@@ -991,7 +980,7 @@ def import_price_list(
     ProductId, SkuId, AvailabilityId, Term, BillingFrequency, Currency, UnitPrice). The
     result says which (``list``: "msp" or "microsoft") with the counts of its import."""
     if is_msp_price_list(path, file_name=name):
-        result = import_msp_price_list(path, name, actor=actor)
+        result = msp_price_list_import(path=Path(path), name=name, actor=actor)
         if progress:
             progress(result["rows"])
         return {"list": "msp", **result}
@@ -1008,10 +997,3 @@ def import_price_list(
         )
         raise
     return {"list": "microsoft", **result}
-
-
-def import_msp_price_list(path: Path, name: str, *, actor: str) -> dict:
-    """The MSP's own price list (ProductId, SkuId, AvailabilityId, Term, BillingFrequency,
-    Currency, UnitPrice): its sales prices per unit per month, all or nothing. The rules
-    (offers created, blank AvailabilityId) are in `apps.catalog.price_services`."""
-    return msp_price_list_import(path=Path(path), name=name, actor=actor)

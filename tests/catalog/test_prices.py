@@ -14,7 +14,6 @@ from django.urls import reverse
 from apps.audit.models import AuditEntry
 from apps.autotask.models import Connection
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_msp_price_list
 from apps.catalog.models import (
     BillingReport,
     MarkupRule,
@@ -25,6 +24,7 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
+from apps.catalog.price_services import msp_price_list_import
 from apps.catalog.prices import (
     ResolvedPrice,
     priced_months,
@@ -482,7 +482,7 @@ def test_a_bad_msp_line_changes_nothing_and_says_file_line_and_column(tmp_path):
         "NEWPRODUCT01,0001,,P1Y,Annual,USD,twelve\n",
     )
     with pytest.raises(ImportValidationError) as problem:
-        import_msp_price_list(path, "msp.csv", actor="test")
+        msp_price_list_import(path=path, name="msp.csv", actor="test")
     assert str(problem.value).startswith("msp.csv, line 3, column UnitPrice: expected a number")
     assert MspPrice.objects.get().unit_price == D("10")
     assert Offer.objects.count() == 1
@@ -510,7 +510,7 @@ def test_a_bad_msp_line_changes_nothing_and_says_file_line_and_column(tmp_path):
 def test_msp_price_list_refusals(tmp_path, body, message):
     path = write_msp(tmp_path, body)
     with pytest.raises(ImportValidationError, match=message):
-        import_msp_price_list(path, "msp.csv", actor="test")
+        msp_price_list_import(path=path, name="msp.csv", actor="test")
     assert not MspPrice.objects.exists()
     assert not Offer.objects.exists()
 

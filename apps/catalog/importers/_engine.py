@@ -88,9 +88,23 @@ class Format:
                 positions.setdefault(name.lower(), pos)
         return positions
 
-    @cached_property
-    def required_columns(self) -> tuple[str, ...]:
-        return tuple(f.column for f in self.fields if f.required)
+    def read(
+        self,
+        source: Source,
+        *,
+        file_name: str | None = None,
+        month: dt.date | str | tuple[int, int] | None = None,
+    ) -> RowStream:
+        """The records of a CSV file of this format, read as they are iterated.
+
+        `source`: a path or a binary file object (plain, gzip or a zip holding one file).
+        `file_name`: the name errors give (default: the path's name). `month`: the
+        report's month ("2025-11", a date, or (2025, 11)); a line whose `month_attr` date
+        is in another month is refused. Problems raise `ImportValidationError`, at the
+        latest while iterating.
+        """
+        opened = SourceFile(source, file_name)
+        return RowStream(opened, read_csv(opened, self, year_month(month)))
 
     def signature_score(self, names: Iterable[str]) -> int:
         """How many of the columns only this data set has are among `names` (a header,

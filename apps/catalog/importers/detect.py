@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from . import jsonl, pricelist_csv, recon_csv, usage_csv
 from ._engine import (
+    FORMATS,
     Format,
     RowStream,
     Source,
@@ -26,9 +27,9 @@ from ._engine import (
 )
 from .errors import ImportValidationError
 
-FORMAT_NAMES = ("recon_csv", "usage_csv", "pricelist_csv", "recon_jsonl", "usage_jsonl")
-
 CSV_FORMATS: tuple[Format, ...] = (recon_csv.FORMAT, usage_csv.FORMAT, pricelist_csv.FORMAT)
+
+FORMAT_NAMES = (*(fmt.name for fmt in CSV_FORMATS), "recon_jsonl", "usage_jsonl")
 
 
 def detect_format(source: Source, *, file_name: str | None = None) -> str:
@@ -138,11 +139,8 @@ def read_any(
         source.seek(position)
     else:
         name = detect_format(source, file_name=file_name)
-    if name == "recon_csv":
-        return recon_csv.read(source, file_name=file_name, month=month)
-    if name == "usage_csv":
-        return usage_csv.read(source, file_name=file_name, month=month)
-    if name == "pricelist_csv":
-        return pricelist_csv.read(source, file_name=file_name)
-    data_set = name.removesuffix("_jsonl")
-    return jsonl.read(source, file_name=file_name, data_set=data_set, month=month)
+    if name.endswith("_jsonl"):
+        data_set = name.removesuffix("_jsonl")
+        return jsonl.read(source, file_name=file_name, data_set=data_set, month=month)
+    fmt = FORMATS[name]
+    return fmt.read(source, file_name=file_name, month=month if fmt.month_attr else None)

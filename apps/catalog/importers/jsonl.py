@@ -19,7 +19,6 @@ from typing import Any
 
 from . import cells, recon_csv, usage_csv
 from ._engine import Format, RowStream, Source, SourceFile, read_jsonl, year_month
-from ._engine import estimate_rows as estimate_rows
 from .errors import ImportValidationError
 from .records import ReconLine, UsageLine
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import cells
-from ._engine import Field, Format, RowStream, Source, SourceFile, read_csv, register
+from ._engine import Field, Format, Source, SourceFile, register
 from .errors import CellError, ImportValidationError
 
 COLUMNS = ("ProductId", "SkuId", "AvailabilityId", "Term", "BillingFrequency", "Currency",
@@ -125,11 +125,7 @@ FORMAT = register(
 )
 
 
-def read(source: Source, *, file_name: str | None = None) -> RowStream[MspPriceListRow]:
-    """The rows of an MSP price list CSV (plain, gzip or a zip holding it), read as they
-    are iterated. Problems raise `ImportValidationError`, at the latest while iterating."""
-    opened = SourceFile(source, file_name)
-    return RowStream(opened, read_csv(opened, FORMAT, None))
+read = FORMAT.read
 
 
 def is_msp_price_list(source: Source, *, file_name: str | None = None) -> bool:

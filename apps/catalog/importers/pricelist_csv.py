@@ -20,8 +20,7 @@ monthly is billed one twelfth of it a month); the value is passed on as it is.
 """
 
 from . import cells
-from ._engine import Field, Format, RowStream, Source, SourceFile, read_csv, register
-from ._engine import estimate_rows as estimate_rows
+from ._engine import Field, Format, register
 from .records import PriceListRow
 
 COLUMNS = (
@@ -89,9 +88,4 @@ FORMAT = register(
 )
 
 
-def read(source: Source, *, file_name: str | None = None) -> RowStream[PriceListRow]:
-    """The rows of a new-commerce licence-based price list CSV (or the zip holding it),
-    read as they are iterated. Problems raise `ImportValidationError`, at the latest
-    while iterating."""
-    opened = SourceFile(source, file_name)
-    return RowStream(opened, read_csv(opened, FORMAT, None))
+read = FORMAT.read

@@ -12,11 +12,8 @@ and then read as blank; every other column must be in the header.
 A line whose OrderDate is not in `month` (the report's month, §4) is refused.
 """
 
-import datetime as dt
-
 from . import cells
-from ._engine import Field, Format, RowStream, Source, SourceFile, read_csv, register, year_month
-from ._engine import estimate_rows as estimate_rows
+from ._engine import Field, Format, register
 from .records import ReconLine
 
 COLUMNS = (
@@ -167,18 +164,4 @@ FORMAT = register(
 )
 
 
-def read(
-    source: Source,
-    *,
-    file_name: str | None = None,
-    month: dt.date | str | tuple[int, int] | None = None,
-) -> RowStream[ReconLine]:
-    """The lines of an NCE invoice reconciliation CSV, read as they are iterated.
-
-    `source`: a path or a binary file object (plain, gzip or a zip holding one file).
-    `file_name`: the name errors give (default: the path's name). `month`: the report's
-    month ("2025-11", a date, or (2025, 11)); a line whose OrderDate is in another month
-    is refused. Problems raise `ImportValidationError`, at the latest while iterating.
-    """
-    opened = SourceFile(source, file_name)
-    return RowStream(opened, read_csv(opened, FORMAT, year_month(month)))
+read = FORMAT.read

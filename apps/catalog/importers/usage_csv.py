@@ -15,11 +15,8 @@ A file of a million lines streams: nothing is held but the current block and rec
 A line whose UsageDate is not in `month` is refused.
 """
 
-import datetime as dt
-
 from . import cells
-from ._engine import Field, Format, RowStream, Source, SourceFile, read_csv, register, year_month
-from ._engine import estimate_rows as estimate_rows
+from ._engine import Field, Format, register
 from .records import UsageLine
 
 COLUMNS = (
@@ -158,18 +155,4 @@ FORMAT = register(
 )
 
 
-def read(
-    source: Source,
-    *,
-    file_name: str | None = None,
-    month: dt.date | str | tuple[int, int] | None = None,
-) -> RowStream[UsageLine]:
-    """The lines of a daily rated usage CSV, read as they are iterated.
-
-    `source`: a path or a binary file object (plain, gzip or a zip holding one file).
-    `file_name`: the name errors give (default: the path's name). `month`: the report's
-    month ("2025-11", a date, or (2025, 11)); a line whose UsageDate is in another month
-    is refused. Problems raise `ImportValidationError`, at the latest while iterating.
-    """
-    opened = SourceFile(source, file_name)
-    return RowStream(opened, read_csv(opened, FORMAT, year_month(month)))
+read = FORMAT.read
