@@ -17,6 +17,12 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
+def sign_in(client, user):
+    """The Django test client, signed in as ``user`` (the sign-in must succeed)."""
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
 def _sqlite_test_files() -> list[Path]:
     return sorted((ROOT / "var").glob("test-*.sqlite3*"))
 

@@ -93,8 +93,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     "prices:markuprule_list": from_role("viewer"),
     "prices:price_list_import": from_role("operator"),
     "prices:price_edit": from_role("operator"),
-    # Clearing a price that is not set sends the Operator to the edit page.
-    "prices:price_clear": from_role("operator", OBJECT),
+    "prices:price_clear": from_role("operator"),
     "prices:markuprule_create": from_role("operator"),
     "prices:markuprule_edit": from_role("operator"),
     "prices:markuprule_delete": from_role("operator"),
@@ -176,9 +175,12 @@ def sample_object_pk(key: str) -> int:
 
         return (ImportRun.objects.first() or ImportRun.objects.create(files=[])).pk
     if key in ("prices:price_edit", "prices:price_clear"):
-        from apps.catalog.models import Offer
+        from apps.catalog.models import MspPrice, Offer
 
-        return Offer.objects.get_or_create(product_id="CFQ7TTC0LDPB", sku_id="0001")[0].pk
+        offer = Offer.objects.get_or_create(product_id="CFQ7TTC0LDPB", sku_id="0001")[0]
+        # A price to clear: the confirmation page answers 200.
+        MspPrice.objects.get_or_create(offer=offer, currency="EUR", defaults={"unit_price": 1})
+        return offer.pk
     if key.startswith("prices:markuprule"):
         from apps.catalog.models import MarkupRule
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.models import AuditEntry
 from apps.audit.services import audit_record
 from tests.audit.factories import AuditEntryFactory
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +25,7 @@ def at(day: int, hour: int = 12) -> dt.datetime:
 
 @pytest.fixture
 def signed_in(client, viewer):
-    assert client.login(username=viewer.username, password=TEST_PASSWORD)
-    return client
+    return sign_in(client, viewer)
 
 
 @pytest.fixture

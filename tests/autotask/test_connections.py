@@ -10,16 +10,11 @@ from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, Connection
 from apps.autotask.services import connection_create, connection_create_sandbox, connection_test
 from apps.sandbox.server import DEFAULT_CREDENTIALS, Credentials, start_sandbox
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "Tr0ub4dor&3-very-secret"
-
-
-def signed_in(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
-    return client
 
 
 def sandbox_with_data(sandbox):
@@ -29,7 +24,7 @@ def sandbox_with_data(sandbox):
 def test_administrator_creates_a_sandbox_connection_in_the_browser_form(
     client, administrator, sandbox
 ):
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     response = client.post(
         "/connections/new/", {"name": "Rehearsal", "kind": "sandbox", "sandbox_url": sandbox.root}
     )
@@ -41,7 +36,7 @@ def test_administrator_creates_a_sandbox_connection_in_the_browser_form(
 
 
 def test_an_autotask_connection_needs_its_credentials(client, administrator):
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     response = client.post("/connections/new/", {"name": "Prod", "kind": "autotask"})
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -50,14 +45,14 @@ def test_an_autotask_connection_needs_its_credentials(client, administrator):
 
 
 def test_operators_and_viewers_cannot_create_connections(client, operator):
-    signed_in(client, operator)
+    sign_in(client, operator)
     assert client.post("/connections/new/", {"name": "x", "kind": "sandbox"}).status_code == 403
     assert not Connection.objects.exists()
 
 
 def test_test_connection_reports_access_and_budget(client, administrator, sandbox):
     connection = connection_create_sandbox(url=sandbox.root)
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     response = client.post(f"/connections/{connection.pk}/test/", follow=True)
     connection.refresh_from_db()
     assert connection.last_test_ok is True
@@ -79,7 +74,7 @@ def test_a_wrong_secret_is_said_in_words_on_screen_and_in_the_cli(client, admini
         secret=SECRET,
         api_root_url=f"{sandbox.root}/atservicesrest/",
     )
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     page = client.post(f"/connections/{connection.pk}/test/", follow=True).content.decode()
     assert "Autotask refused the secret for the API user api-user@sandbox.syncadmin.local" in page
     err = io.StringIO()
@@ -113,7 +108,7 @@ def test_an_unknown_user_and_an_unreachable_autotask_are_said_in_words(sandbox):
 
 def test_settings_and_secret_changes_are_audited_without_the_secret(client, administrator, sandbox):
     connection = connection_create_sandbox(url=sandbox.root)
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     page = client.get(f"/connections/{connection.pk}/settings/")
     assert page.status_code == 200
     form = page.context["form"]
@@ -151,7 +146,7 @@ def test_settings_and_secret_changes_are_audited_without_the_secret(client, admi
 
 def test_a_mistyped_new_secret_changes_nothing(client, administrator, sandbox):
     connection = connection_create_sandbox(url=sandbox.root)
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     response = client.post(
         f"/connections/{connection.pk}/secret/", {"secret": SECRET, "confirm": SECRET + "x"}
     )
@@ -163,7 +158,7 @@ def test_a_mistyped_new_secret_changes_nothing(client, administrator, sandbox):
 
 def test_deleting_needs_the_name_typed(client, administrator, sandbox):
     connection = connection_create_sandbox(url=sandbox.root)
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     client.post(f"/connections/{connection.pk}/delete/", {"confirm_name": "sandbox"})
     assert Connection.objects.filter(pk=connection.pk).exists()
     client.post(f"/connections/{connection.pk}/delete/", {"confirm_name": "Sandbox"})
@@ -227,7 +222,7 @@ def test_the_secret_is_nowhere_in_pages_logs_or_audit(
 ):
     root = sandbox_with_our_secret.url
     caplog.set_level(logging.DEBUG)
-    signed_in(client, administrator)
+    sign_in(client, administrator)
     pages = []
     client.post(
         "/connections/new/",

@@ -77,3 +77,12 @@ def worker():
     yield process
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the page as a person does, and wait until the next page settles."""
+    page.goto(f"{base_url}/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")

@@ -6,6 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from tests.browser.conftest import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "demo-browser-pass-77"
@@ -22,10 +24,7 @@ def test_create_test_refresh_and_see_companies(
     page, live_server, sandbox, worker, administrator_login
 ):
     sandbox.admin("POST", "/reset", json={"seed": "demo"})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "admin", PASSWORD)
 
     page.get_by_test_id("main-nav").get_by_role("link", name="Connections").click()
     page.get_by_text("No connections yet").wait_for()

@@ -5,8 +5,9 @@ beside cost in the chart."""
 import pytest
 
 from apps.catalog.importing import import_billing
+from tests.browser.conftest import sign_in
 from tests.catalog.generator import write_recon_csv
-from tests.catalog.test_importing import march_rows
+from tests.catalog.scenarios import march_rows
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,10 +21,7 @@ def test_operator_uploads_two_files_and_sees_the_totals(
     write_recon_csv(first, rows[:5])
     write_recon_csv(second, [{**row, "InvoiceNumber": "G000000002"} for row in rows[5:]])
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill(operator.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, operator.username, TEST_PASSWORD)
     page.get_by_test_id("main-nav").get_by_role("link", name="Billing reports").click()
     page.get_by_role("link", name="Import files").click()
     page.get_by_label("Partner Center files").set_input_files([str(first), str(second)])
@@ -59,10 +57,7 @@ def test_operator_uploads_a_price_list_and_the_chart_shows_sales(
         "CFQ7TTC0LDPB,0001,,P1Y,Monthly,EUR,14.90\n"
     )
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill(operator.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, operator.username, TEST_PASSWORD)
     page.goto(f"{live_server.url}/prices/")
     page.get_by_role("link", name="Import price list").click()
     page.get_by_label("Price list").set_input_files(str(prices))

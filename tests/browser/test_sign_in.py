@@ -5,6 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from tests.browser.conftest import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_PASSWORD = "demo-browser-pass-31"
@@ -16,14 +18,6 @@ def demo_admin(monkeypatch):
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", DEMO_PASSWORD)
     call_command("ensure_demo_admin", stdout=StringIO())
     return "admin"
-
-
-def sign_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
 
 
 def test_demo_administrator_lands_on_the_dashboard(page, live_server, demo_admin):

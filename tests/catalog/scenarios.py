@@ -15,6 +15,16 @@ from dataclasses import fields, replace
 from decimal import Decimal
 
 from apps.catalog.importers.records import ReconLine
+from apps.catalog.models import (
+    AzureMonth,
+    BillingFile,
+    BillingLine,
+    BillingReport,
+    Offer,
+    Organization,
+    Subscription,
+    SubscriptionMonth,
+)
 from tests.catalog import generator
 
 D = Decimal
@@ -485,3 +495,76 @@ def csv_row(line: ReconLine) -> dict:
             values[column] = guid(values[column])
     values["OrderId"] = values["OrderId"] or "order"
     return generator.recon_row(**values)
+
+
+# Microsoft's March 2022 example as file rows, and what an import may change ------------
+
+CUSTOMER = "196e2273-9651-43a3-ba7e-7cbcd918fc40"
+SUBSCRIPTION = "284b0ff0-0e74-4f65-cb23-f8ad95867994"
+
+
+def march_rows(**extra) -> list[dict]:
+    """Microsoft's March 2022 example: 10 seats bought, then five seat changes."""
+    common = {
+        "CustomerId": CUSTOMER,
+        "CustomerName": "Contoso Ltd",
+        "CustomerDomainName": "contoso.onmicrosoft.com",
+        "SubscriptionId": SUBSCRIPTION,
+        "ProductName": "Microsoft 365 Business Standard",
+        "SkuName": "Microsoft 365 Business Standard",
+        "UnitPrice": "12",
+        "Currency": "EUR",
+        "PricingCurrency": "EUR",
+        "PCToBCExchangeRate": "1",
+        "ChargeStartDate": "3/5/2022",
+        "ChargeEndDate": "4/4/2022",
+        "SubscriptionStartDate": "3/5/2022",
+        "SubscriptionEndDate": "3/4/2023",
+        "BillingFrequency": "Monthly",
+        "TermAndBillingCycle": "One-Year commitment for monthly/yearly billing",
+        "InvoiceNumber": "G000000001",
+        **extra,
+    }
+    events = [
+        ("3/5/2022", "new", "12.00", "10", "120", 1),
+        ("3/7/2022", "addQuantity", "-11.23", "10", "-112.25", 2),
+        ("3/7/2022", "addQuantity", "11.23", "15", "168.38", 2),
+        ("3/10/2022", "addQuantity", "-10.06", "15", "-150.96", 3),
+        ("3/10/2022", "addQuantity", "10.06", "25", "251.61", 3),
+        ("3/12/2022", "removeQuantity", "-9.29", "25", "-232.25", 4),
+        ("3/12/2022", "removeQuantity", "9.29", "23", "213.67", 4),
+        ("3/14/2022", "removeQuantity", "-8.52", "23", "-195.87", 5),
+        ("3/14/2022", "removeQuantity", "8.52", "20", "170.32", 5),
+        ("3/25/2022", "addQuantity", "-4.26", "20", "-85.16", 6),
+        ("3/25/2022", "addQuantity", "4.26", "30", "127.74", 6),
+    ]
+    return [
+        generator.recon_row(
+            **common,
+            OrderDate=day,
+            ChargeType=kind,
+            EffectiveUnitPrice=price,
+            BillableQuantity=quantity,
+            Quantity=quantity,
+            Subtotal=subtotal,
+            Total=subtotal,
+            ReferenceId=f"00000000-0000-4000-8000-{reference:012d}",
+        )
+        for day, kind, price, quantity, subtotal, reference in events
+    ]
+
+
+def counts() -> dict:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Organization,
+            Offer,
+            Subscription,
+            BillingReport,
+            BillingFile,
+            BillingLine,
+            SubscriptionMonth,
+            AzureMonth,
+        )
+    }

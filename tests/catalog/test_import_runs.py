@@ -18,8 +18,8 @@ from apps.catalog.models import (
     SubscriptionMonth,
 )
 from tests.catalog.generator import pricelist_row, write_pricelist_csv, write_recon_csv
-from tests.catalog.test_importing import counts, march_rows
-from tests.conftest import TEST_PASSWORD
+from tests.catalog.scenarios import counts, march_rows
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,10 @@ def upload(tmp_path, name: str, rows) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, path.read_bytes(), content_type="text/csv")
 
 
-def signed_in(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
-    return client
-
-
 def test_operator_uploads_two_files_and_the_worker_imports_them(
     client, operator, tmp_path, django_capture_on_commit_callbacks
 ):
-    signed_in(client, operator)
+    sign_in(client, operator)
     rows = march_rows()
     first = upload(tmp_path, "recon-part-1.csv", rows[:5])
     other = [{**row, "InvoiceNumber": "G000000002"} for row in rows[5:]]
@@ -69,7 +64,7 @@ def test_operator_uploads_two_files_and_the_worker_imports_them(
 
 
 def test_a_bad_file_fails_the_whole_import_and_says_where(client, operator, tmp_path):
-    signed_in(client, operator)
+    sign_in(client, operator)
     rows = march_rows()
     rows[2]["BillableQuantity"] = "lots"
     good = upload(tmp_path, "good.csv", march_rows())
@@ -88,7 +83,7 @@ def test_a_bad_file_fails_the_whole_import_and_says_where(client, operator, tmp_
 
 
 def test_the_form_checks_its_input(client, operator):
-    signed_in(client, operator)
+    sign_in(client, operator)
     response = client.post("/imports/new/", {"month": "March"})
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -98,7 +93,7 @@ def test_the_form_checks_its_input(client, operator):
 
 
 def test_viewers_see_imports_but_cannot_start_one(client, viewer, tmp_path):
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     assert client.get("/imports/").status_code == 200
     response = client.post("/imports/new/", {"files": [upload(tmp_path, "x.csv", march_rows())]})
     assert response.status_code == 403
@@ -121,7 +116,7 @@ def price_list_upload(name: str, body: bytes) -> SimpleUploadedFile:
 def test_operator_imports_the_msp_price_list_through_a_worker(
     client, operator, django_capture_on_commit_callbacks
 ):
-    signed_in(client, operator)
+    sign_in(client, operator)
     page = client.get("/prices/").content.decode()
     assert 'href="/prices/import/"' in page
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -149,7 +144,7 @@ def test_operator_imports_the_msp_price_list_through_a_worker(
 
 
 def test_microsoft_price_list_upload_and_its_refusals(client, operator, tmp_path):
-    signed_in(client, operator)
+    sign_in(client, operator)
     microsoft = write_pricelist_csv(tmp_path / "prices.csv", [pricelist_row()])
     client.post(
         "/prices/import/", {"file": price_list_upload("prices.csv", microsoft.read_bytes())}
@@ -161,13 +156,17 @@ def test_microsoft_price_list_upload_and_its_refusals(client, operator, tmp_path
 
     # A bad row: nothing changes, the page names the file, line and column, and the audit
     # log has the failure.
-    rows = [pricelist_row(ProductId="CFQ7TTC0LH18"), pricelist_row(UnitPrice="cheap")]
+    stored = MicrosoftPrice.objects.get()
+    # Its first row would replace the stored price (same key, another price).
+    rows = [pricelist_row(UnitPrice="99", **{"ERP Price": "120"}), pricelist_row(UnitPrice="cheap")]
     bad = write_pricelist_csv(tmp_path / "bad.csv", rows)
     client.post("/prices/import/", {"file": price_list_upload("bad.csv", bad.read_bytes())})
     run = import_run_execute(run_id=ImportRun.objects.latest("pk").pk)
     assert run.status == "failed"
     assert run.error.startswith("Nothing was imported. bad.csv, line 3, column UnitPrice")
-    assert MicrosoftPrice.objects.count() == 1
+    assert list(MicrosoftPrice.objects.values_list("pk", "unit_price")) == [
+        (stored.pk, stored.unit_price)
+    ]
     assert AuditEntry.objects.filter(
         operation="Import Microsoft Price List", status="failed"
     ).exists()
@@ -183,11 +182,11 @@ def test_microsoft_price_list_upload_and_its_refusals(client, operator, tmp_path
 
 
 def test_the_price_list_form_needs_a_file_and_an_operator(client, operator, viewer):
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     assert "/prices/import/" not in client.get("/prices/").content.decode()
     response = client.post("/prices/import/", {"file": price_list_upload("m.csv", b"x")})
     assert response.status_code == 403
-    signed_in(client, operator)
+    sign_in(client, operator)
     response = client.post("/prices/import/", {})
     assert response.status_code == 200
     assert response.context["form"].errors["file"] == ["This field is required."]

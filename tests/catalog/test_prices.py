@@ -32,7 +32,7 @@ from apps.catalog.prices import (
     resolve_sales_price,
     resolved_sales_total,
 )
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -534,16 +534,11 @@ def test_the_command_tells_the_two_price_lists_apart(tmp_path):
 # -- screens ------------------------------------------------------------------------------
 
 
-def signed_in(client, user):
-    assert client.login(username=user.username, password=TEST_PASSWORD)
-    return client
-
-
 def test_prices_list_with_search_and_msp_filter(client, viewer, offer):
     other = make_offer("CFQ7TTC0LDPB", product_name="Exchange Online", sku_name="Plan 1")
     MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("12.5"), source="edited")
     erp_row("132")
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     url = reverse("prices:price_list")
     page = client.get(url).content.decode()
     assert "12.50 USD" in page  # the MSP price
@@ -574,7 +569,7 @@ def test_the_prices_list_costs_the_same_queries_whatever_the_page_size(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     url = reverse("prices:price_list")
     for number in range(3):
         make_offer(f"P-{number}")
@@ -590,7 +585,7 @@ def test_the_prices_list_costs_the_same_queries_whatever_the_page_size(
 
 
 def test_operator_edits_a_price_and_the_audit_log_has_before_and_after(client, operator, offer):
-    signed_in(client, operator)
+    sign_in(client, operator)
     url = reverse("prices:price_edit", args=[offer.pk])
     assert client.get(url).status_code == 200
     response = client.post(url, {"currency": "usd", "unit_price": "12.50"})
@@ -619,7 +614,7 @@ def test_operator_edits_a_price_and_the_audit_log_has_before_and_after(client, o
 
 def test_viewer_cannot_edit_or_clear_a_price(client, viewer, offer):
     MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("5"), source="edited")
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     edit = reverse("prices:price_edit", args=[offer.pk])
     clear = reverse("prices:price_clear", args=[offer.pk])
     assert client.get(edit).status_code == 403
@@ -634,7 +629,7 @@ def test_viewer_cannot_edit_or_clear_a_price(client, viewer, offer):
 def test_operator_clears_a_price_after_confirming(client, operator, offer):
     MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("5"), source="edited")
     MspPrice.objects.create(offer=offer, currency="EUR", unit_price=D("4"), source="edited")
-    signed_in(client, operator)
+    sign_in(client, operator)
     url = reverse("prices:price_clear", args=[offer.pk])
     page = client.get(url, {"currency": "USD"})
     assert page.status_code == 200
@@ -650,7 +645,7 @@ def test_operator_clears_a_price_after_confirming(client, operator, offer):
 
 
 def test_markup_rule_create_edit_delete_with_confirmation(client, operator, viewer, contoso):
-    signed_in(client, operator)
+    sign_in(client, operator)
     create = reverse("prices:markuprule_create")
     assert client.get(create).status_code == 200
     response = client.post(create, {"record_type": "azure_plan", "organization": contoso.pk,
@@ -691,7 +686,7 @@ def test_markup_rule_create_edit_delete_with_confirmation(client, operator, view
     assert "Every organization" in listing and "New markup rule" in listing
 
     client.logout()
-    signed_in(client, viewer)
+    sign_in(client, viewer)
     assert client.get(create).status_code == 403
     assert client.post(create, {"record_type": "marketplace", "percent": "5"}).status_code == 403
     other = MarkupRule.objects.get()

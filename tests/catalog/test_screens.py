@@ -35,8 +35,8 @@ from tests.catalog.generator import (
     write_recon_csv,
     write_usage_csv,
 )
-from tests.catalog.test_importing import CUSTOMER, SUBSCRIPTION, march_rows
-from tests.conftest import TEST_PASSWORD
+from tests.catalog.scenarios import CUSTOMER, SUBSCRIPTION, march_rows
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +46,7 @@ AZURE_PLAN = "9d7d1f3d-c8de-461c-db6d-91debd5129f0"
 
 @pytest.fixture
 def signed_in(client, viewer):
-    assert client.login(username=viewer.username, password=TEST_PASSWORD)
-    return client
+    return sign_in(client, viewer)
 
 
 @pytest.fixture
@@ -168,6 +167,7 @@ def table_headers(soup: BeautifulSoup, testid: str = "object-table") -> list[str
 def column(soup: BeautifulSoup, header: str, testid: str = "object-table") -> list[str]:
     """The cells of one column, top to bottom ([] when the empty state shows)."""
     if soup.select_one(f"[data-testid={testid}]") is None:
+        assert soup.select_one("[data-testid=empty-state]") is not None, f"no {testid}"
         return []
     index = table_headers(soup, testid).index(header)
     return [row[index] for row in table_rows(soup, testid)]
@@ -222,10 +222,10 @@ def test_viewers_and_above_only(client, make_user, url):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
     nobody = make_user("nora-norole", None)
-    client.login(username=nobody.username, password=TEST_PASSWORD)
+    sign_in(client, nobody)
     assert client.get(url).status_code == 403
     operator = make_user("otto-operator", Role.OPERATOR)
-    client.login(username=operator.username, password=TEST_PASSWORD)
+    sign_in(client, operator)
     assert client.get(url).status_code == 200
 
 
@@ -514,10 +514,10 @@ def test_billing_report_list_shows_the_march_example_and_the_chart(signed_in, ma
 
 
 def test_operators_are_offered_the_import_from_the_reports_page(client, viewer, operator):
-    client.login(username=viewer.username, password=TEST_PASSWORD)
+    sign_in(client, viewer)
     soup = get_page(client, "/reports/")
     assert "Import files" not in soup.get_text()
-    client.login(username=operator.username, password=TEST_PASSWORD)
+    sign_in(client, operator)
     soup = get_page(client, "/reports/")
     link = soup.find("a", string="Import files")
     assert link["href"] == reverse("imports:importrun_create")
