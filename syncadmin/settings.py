@@ -4,6 +4,7 @@ README.md ("Environment variables") documents every variable read here.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import bootstrap_wrapper
@@ -61,10 +62,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "django_tables2",
     "django_filters",
     "django_q",
     "chartkick.django",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.core",
     "apps.accounts",
     "apps.audit",
@@ -75,16 +80,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "apps.audit.middleware.AuditRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it turns any locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "syncadmin.urls"
@@ -160,6 +169,16 @@ Q_CLUSTER = {
     "label": "Worker tasks",
     "cache": "default",
 }
+# Runs handed to a worker beat every RUN_HEARTBEAT_SECONDS; one that has not beaten for
+# RUN_STALE_SECONDS lost its worker: it is marked interrupted and started again by itself
+# up to RUN_AUTO_RETRIES times (then a person retries it with one click).
+RUN_HEARTBEAT_SECONDS = env_int("RUN_HEARTBEAT_SECONDS", 10)
+RUN_STALE_SECONDS = env_int("RUN_STALE_SECONDS", 60)
+RUN_AUTO_RETRIES = env_int("RUN_AUTO_RETRIES", 1)
+# A real Autotask connection speaks HTTPS only. For local development and the test suite
+# (DEBUG on) plain HTTP to this machine itself (127.0.0.1, localhost) is allowed too.
+AUTOTASK_LOOPBACK_HTTP = env_bool("AUTOTASK_LOOPBACK_HTTP", default=DEBUG)
+
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -172,10 +191,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.RoleBackend"]
+# django-axes first: it refuses a locked-out user name or address before any password is
+# checked (the standalone class, as RoleBackend already is a ModelBackend).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "apps.accounts.backends.RoleBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sign-in throttling (django-axes): SIGNIN_FAILURE_LIMIT failed sign-ins for one user name,
+# or from one address, lock that name or address out until SIGNIN_LOCKOUT_MINUTES have
+# passed without another failure. README.md, "Security", says how to unlock.
+SIGNIN_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+SIGNIN_LOCKOUT_MINUTES = env_int("SIGNIN_LOCKOUT_MINUTES", 15)
+if SIGNIN_FAILURE_LIMIT < 1 or SIGNIN_LOCKOUT_MINUTES < 1:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SIGNIN_FAILURE_LIMIT and SIGNIN_LOCKOUT_MINUTES must be 1 or more.")
+# The client address: REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the address the proxy in
+# front of syncadmin added last to X-Forwarded-For (apps.accounts.signin.client_ip_address).
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", default=False)
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.signin.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.signin.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Sign-ins and sign-outs are in the audit log; axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# No start-up banner in every process's output; failures are still logged as warnings.
+AXES_VERBOSE = False
+
+# Second factor (django-otp, TOTP). With SECOND_FACTOR_REQUIRED an Administrator changes
+# connections and users (the Django admin) only after confirming a code in that session.
+SECOND_FACTOR_REQUIRED = env_bool("SECOND_FACTOR_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = "syncadmin"
+# The Django admin's TOTP device pages show neither keys nor QR codes: only the owner sees
+# their secret, once, while enrolling.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -222,6 +279,24 @@ SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): only the app's own scripts, styles, images and
+# fonts, no inline script or style, no eval. Templates keep behaviour in static/js and looks
+# in static/css; img-src allows data: for the SVG icons inside Bootstrap's CSS (form
+# controls, the close button). tests/test_csp.py holds the exact header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,7 @@ HOME = "redirect to the dashboard"
 FORBIDDEN = "403"
 NOT_ALLOWED = "405"
 OBJECT = "200, or 302/404 for an object that does not exist"
+TWO_FACTOR = "redirect to the two-factor page"
 
 
 def everyone(answer):
@@ -55,7 +56,17 @@ DECISIONS: dict[str, dict[str, str]] = {
     "core:healthz": everyone(OK),
     "accounts:login": {**everyone(HOME), "anonymous": OK},
     "accounts:logout": {**everyone(NOT_ALLOWED), "anonymous": LOGIN},
-    "admin:login": {**everyone(OK), "administrator": HOME},
+    # The code step needs a right password first; without one it sends back to sign-in.
+    "accounts:login_code": {**everyone(HOME), "anonymous": LOGIN},
+    "accounts:two_factor": {**everyone(OK), "anonymous": LOGIN},
+    # Nobody here has a second factor: nothing to remove.
+    "accounts:two_factor_remove": {**everyone(TWO_FACTOR), "anonymous": LOGIN},
+    # The admin has no sign-in form of its own (it would skip the second factor).
+    "admin:login": {
+        **everyone(FORBIDDEN),
+        "anonymous": LOGIN,
+        "administrator": HOME,
+    },
     # Django sends anyone the admin does not admit from its logout URL to its index.
     "admin:logout": {**everyone(HOME), "anonymous": ANY_LOGIN, "administrator": NOT_ALLOWED},
     # Autocomplete needs app_label, model_name and field_name; without them: 403.
@@ -63,8 +74,22 @@ DECISIONS: dict[str, dict[str, str]] = {
     # Task results and the queue are written by workers only: no "add" page.
     "admin:django_q_success_add": admin_only(FORBIDDEN),
     "admin:django_q_failure_add": admin_only(FORBIDDEN),
-    "admin:django_q_ormq_add": admin_only(FORBIDDEN),
     "admin:autotask_refreshrun_add": admin_only(FORBIDDEN),
+    # Nothing in the admin names code to run, and connections change only through the
+    # product's audited screens (tests/test_admin_registry.py).
+    "admin:django_q_schedule_add": admin_only(FORBIDDEN),
+    "admin:autotask_connection_add": admin_only(FORBIDDEN),
+    "admin:django_q_success_delete": admin_only(FORBIDDEN),
+    "admin:django_q_failure_delete": admin_only(FORBIDDEN),
+    "admin:django_q_schedule_delete": admin_only(FORBIDDEN),
+    "admin:autotask_connection_delete": admin_only(FORBIDDEN),
+    "admin:autotask_refreshrun_delete": admin_only(FORBIDDEN),
+    # Failure counts come from failed sign-ins; TOTP devices from their owner's enrolment,
+    # and the admin never shows their keys.
+    "admin:axes_accessattempt_add": admin_only(FORBIDDEN),
+    "admin:otp_totp_totpdevice_add": admin_only(FORBIDDEN),
+    "admin:otp_totp_totpdevice_config": admin_only(FORBIDDEN),
+    "admin:otp_totp_totpdevice_qrcode": admin_only(FORBIDDEN),
     "audit:auditentry_list": from_role("viewer"),
     "audit:auditentry_detail": from_role("viewer"),
     "autotask:connection_list": from_role("viewer"),
@@ -100,6 +125,8 @@ DECISIONS: dict[str, dict[str, str]] = {
     # Actions are POST only: a GET by someone allowed to act answers 405.
     "autotask:connection_test": from_role("administrator", NOT_ALLOWED),
     "autotask:connection_refresh": from_role("operator", NOT_ALLOWED),
+    "imports:importrun_retry": from_role("operator", NOT_ALLOWED),
+    "imports:importrun_cancel": from_role("operator", NOT_ALLOWED),
 }
 # The Django admin: one decision for every other admin URL.
 ADMIN_PAGE = admin_only(OK)
@@ -150,6 +177,12 @@ def test_every_pattern_has_a_decision():
 
 def sample_object_pk(key: str) -> int:
     """An existing object for a detail URL's ``pk``, made on first use."""
+    if key.startswith("admin:otp_totp_totpdevice"):
+        from django.contrib.auth import get_user_model
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        owner = get_user_model().objects.get(username="vera-viewer")
+        return TOTPDevice.objects.get_or_create(user=owner, confirmed=False)[0].pk
     if key == "audit:auditentry_detail":
         from apps.audit.services import audit_record
 
@@ -236,6 +269,8 @@ def answer_matches(expected: str, response, url: str) -> bool:
         return response.status_code == 405
     if expected == OBJECT:
         return response.status_code in (200, 302, 404)
+    if expected == TWO_FACTOR:
+        return response.status_code == 302 and location.startswith(reverse("accounts:two_factor"))
     raise AssertionError(f"unknown expectation {expected}")
 
 
@@ -254,7 +289,7 @@ def personas(client, make_user, django_user_model):
     clients = {"anonymous": Client()}
     for name, user in users.items():
         persona_client = Client()
-        assert persona_client.login(username=user.username, password=TEST_PASSWORD)
+        assert log_in(persona_client, user.username)
         clients[name] = persona_client
     return clients, users
 
@@ -275,3 +310,24 @@ def test_every_pattern_answers_as_decided(personas):
                 )
     assert not failures, "\n".join(failures)
     assert checked >= 5 * 20  # the admin alone has dozens of patterns
+
+
+def test_object_ids_cannot_be_probed(personas):
+    """Someone refused a page gets the same answer whether the object exists or not: the
+    role is checked before the object is looked up (GET and POST alike)."""
+    clients, users = personas
+    differences = []
+    for key, pattern in all_patterns():
+        if key.startswith("admin:") or "pk" not in argument_names(pattern):
+            continue
+        existing = sample_url(key, pattern, users["administrator"])
+        missing = reverse(key, kwargs={"pk": 987654321})
+        for persona, expected in decision_for(key, pattern).items():
+            if expected != FORBIDDEN:
+                continue
+            for method in ("get", "post"):
+                send = getattr(clients[persona], method)
+                there, absent = send(existing).status_code, send(missing).status_code
+                if there != absent:
+                    differences.append(f"{key} as {persona} ({method}): {there} vs {absent}")
+    assert not differences, "\n".join(differences)

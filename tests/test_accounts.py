@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from apps.accounts.roles import Role, has_role, user_role
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_demo_admin_with_a_generated_password_shown_once(monkeypatch, client):
     password = match.group(1)
     user = get_user_model().objects.get(username="admin")
     assert user_role(user) == Role.ADMINISTRATOR
-    assert client.login(username="admin", password=password)
+    assert log_in(client, "admin", password)
 
     second = ensure_demo_admin(monkeypatch)
     assert password not in second
@@ -65,13 +65,13 @@ def test_demo_admin_from_the_environment(monkeypatch, client):
     )
     assert "from-the-env-42" not in out
     assert "'msp-admin' created with DEMO_ADMIN_PASSWORD" in out
-    assert client.login(username="msp-admin", password="from-the-env-42")
+    assert log_in(client, "msp-admin", "from-the-env-42")
 
     out = ensure_demo_admin(
         monkeypatch, DEMO_ADMIN_USERNAME="msp-admin", DEMO_ADMIN_PASSWORD="changed-in-env-43"
     )
     assert "password set from DEMO_ADMIN_PASSWORD" in out
-    assert client.login(username="msp-admin", password="changed-in-env-43")
+    assert log_in(client, "msp-admin", "changed-in-env-43")
 
 
 def test_sign_in_and_out(client, viewer):
@@ -104,7 +104,7 @@ def test_sign_in_returns_to_the_page_asked_for(client, viewer):
 
 def test_a_user_without_a_role_is_told_so(client, make_user):
     make_user("nora", None)
-    client.login(username="nora", password=TEST_PASSWORD)
+    log_in(client, "nora")
     response = client.get("/")
     assert response.status_code == 403
     assert "Your account has no role yet" in response.content.decode()

@@ -6,7 +6,7 @@ import tomllib
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.conftest import ROOT, TEST_PASSWORD
+from tests.conftest import ROOT, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ NAVIGATION = [
 
 
 def page(client, user, url="/"):
-    client.login(username=user.username, password=TEST_PASSWORD)
+    log_in(client, user.username)
     response = client.get(url)
     assert response.status_code == 200
     return BeautifulSoup(response.content, "html.parser")
@@ -65,7 +65,7 @@ def test_footer_shows_the_project_version(client, viewer):
 
 
 def test_flash_messages_are_shown(client, viewer):
-    client.login(username=viewer.username, password=TEST_PASSWORD)
+    log_in(client, viewer.username)
     response = client.post("/logout/", follow=True)
     soup = BeautifulSoup(response.content, "html.parser")
     alert = soup.select_one("[data-testid=messages] .alert")

@@ -3,12 +3,21 @@
 Roles are ordered: an Administrator can do everything an Operator can, and an Operator
 everything a Viewer can. A signed-in user in none of the groups has no role and sees
 nothing but a page saying so.
+
+With ``SECOND_FACTOR_REQUIRED`` on, Administrator-only pages (every one of them changes
+connections or users) also need a session confirmed with a second factor: an
+Administrator without one is sent to the two-factor page first.
 """
 
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 
 class Role(models.TextChoices):
@@ -54,14 +63,58 @@ def has_role(user, role: Role) -> bool:
     return held is not None and RANK[held] >= RANK[role]
 
 
+def second_factor_missing(request) -> bool:
+    """True when ``SECOND_FACTOR_REQUIRED`` is on and this session's user has not confirmed
+    a second factor (django-otp's ``OTPMiddleware`` sets ``user.is_verified``)."""
+    if not getattr(settings, "SECOND_FACTOR_REQUIRED", False):
+        return False
+    is_verified = getattr(request.user, "is_verified", None)
+    return not (callable(is_verified) and is_verified())
+
+
+def second_factor_redirect(request, next_url: str | None = None) -> HttpResponseRedirect:
+    """To the two-factor page (enrol, or confirm this session with a code), with a word on
+    why; ``next_url``, or the page asked for with GET, is opened again afterwards."""
+    from apps.accounts.selectors import second_factor_device
+
+    if second_factor_device(request.user) is None:
+        text = (
+            "Administrators must set up two-factor authentication before they change "
+            "connections or users."
+        )
+    else:
+        text = (
+            "Enter a code from your authenticator app to confirm this session before "
+            "changing connections or users."
+        )
+    messages.warning(request, text)
+    url = reverse("accounts:two_factor")
+    if next_url is None and request.method == "GET":
+        next_url = request.get_full_path()
+    if next_url:
+        url += "?" + urlencode({"next": next_url})
+    return HttpResponseRedirect(url)
+
+
+def _refusal(request, role: Role):
+    """None if the user may open a page for ``role``, else the answer (raises 403)."""
+    if not has_role(request.user, role):
+        raise PermissionDenied(f"This page needs the {role.label} role.")
+    if role == Role.ADMINISTRATOR and second_factor_missing(request):
+        return second_factor_redirect(request)
+    return None
+
+
 def role_required(role: Role):
-    """Decorator for function views: 403 unless the user holds ``role`` or higher."""
+    """Decorator for function views: 403 unless the user holds ``role`` or higher (and,
+    for Administrator pages, the second factor when it is required)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if not has_role(request.user, role):
-                raise PermissionDenied(f"This page needs the {role.label} role.")
+            refusal = _refusal(request, role)
+            if refusal is not None:
+                return refusal
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -70,11 +123,13 @@ def role_required(role: Role):
 
 
 class RoleRequiredMixin:
-    """Class-based views: set ``required_role``; 403 unless the user holds it or higher."""
+    """Class-based views: set ``required_role``; 403 unless the user holds it or higher
+    (and, for Administrator pages, the second factor when it is required)."""
 
     required_role: Role = Role.VIEWER
 
     def dispatch(self, request, *args, **kwargs):
-        if not has_role(request.user, self.required_role):
-            raise PermissionDenied(f"This page needs the {self.required_role.label} role.")
+        refusal = _refusal(request, self.required_role)
+        if refusal is not None:
+            return refusal
         return super().dispatch(request, *args, **kwargs)

@@ -1,27 +1,24 @@
-"""The Django admin for connections: everything but the secret, which has its own screen."""
+"""The Django admin shows connections and refresh runs read-only.
+
+Connections change only through the product's own screens and `manage.py connection`,
+which go through `apps.autotask.services` (audited, the zone cleared when the address
+changes, the secret asked again when it would be sent somewhere new).
+"""
 
 from django.contrib import admin
-from django.db import models
 
 from apps.autotask.models import Connection, RefreshRun
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ReadOnlyAdmin):
     list_display = ("name", "is_sandbox", "username", "zone_url", "last_test_ok")
     search_fields = ("name", "username")
     exclude = ("secret_encrypted",)
-    readonly_fields = ("zone_discovered_at", "requests_total", "last_test_at", "last_test_ok")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(ReadOnlyAdmin):
     list_display = ("connection", "kind", "status", "created_at", "requests")
     list_filter = ("status", "kind")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

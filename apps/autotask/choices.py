@@ -17,3 +17,4 @@ class RefreshRunStatusChoices(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     DEFERRED = "deferred", "Deferred (API budget)"
+    INTERRUPTED = "interrupted", "Interrupted"

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from apps.autotask.errors import (
     AutotaskAuthError,
     AutotaskError,
+    AutotaskInsecureUrl,
     AutotaskNotFound,
     AutotaskThrottled,
     AutotaskUnavailable,
@@ -83,6 +84,8 @@ class ClientConfig:
     discovery_url: str = DEFAULT_DISCOVERY_URL  # where zoneInformation is asked
     zone_url: str | None = None  # ".../ATServicesRest/" once discovered
     impersonation_resource_id: int | None = None
+    https_only: bool = False  # a real Autotask connection: refuse any http:// address
+    http_hosts: tuple[str, ...] = ()  # ... except to these hosts (local development)
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_retries: int = 5
@@ -193,6 +196,7 @@ class AutotaskClient:
             raise AutotaskAuthError("Autotask did not return a zone for this API user.", url=url)
         if not zone.endswith("/"):
             zone += "/"
+        self._check_scheme(zone)  # never remember a zone the secret may not be sent to
         changed = zone != self.config.zone_url
         self.config = replace(self.config, zone_url=zone)
         if changed and self.on_zone_change:
@@ -397,7 +401,20 @@ class AutotaskClient:
             )
             self.sleep(delay)
 
+    def _check_scheme(self, url: str) -> None:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if not self.config.https_only or scheme == "https":
+            return
+        if scheme == "http" and parts.hostname in self.config.http_hosts:
+            return
+        raise AutotaskInsecureUrl(
+            f"Refused to send a request to {url}: an Autotask connection uses HTTPS only.",
+            url=url,
+        )
+
     def _send(self, method, url, entity, body, params, auth) -> requests.Response:
+        self._check_scheme(url)
         token = self.limiter.acquire(entity) if (self.limiter and auth) else None
         try:
             if self.slowed and auth:

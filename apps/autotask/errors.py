@@ -40,3 +40,7 @@ class AutotaskThrottled(AutotaskError):
 class AutotaskUnavailable(AutotaskError):
     """Autotask did not answer usefully: time-outs, dropped connections, 5xx without a
     usable body, 503. Safe to retry later."""
+
+
+class AutotaskInsecureUrl(AutotaskError):
+    """A real Autotask connection was about to send a request to an http:// address."""

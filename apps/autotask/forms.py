@@ -14,7 +14,7 @@ from apps.autotask.models import (
     AutotaskPicklistValue,
     Connection,
 )
-from apps.autotask.services import SANDBOX_URL
+from apps.autotask.services import SANDBOX_URL, SECRET_AGAIN
 from apps.core.choices import RecordType
 from apps.core.forms import bootstrap_style
 
@@ -99,6 +99,13 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
         coerce=int, empty_value=None, required=False, label="Contract category"
     )
     api_root_url = forms.URLField(assume_scheme="https", label="Zone discovery URL")
+    secret = forms.CharField(
+        required=False,
+        label="Secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Needed only when the zone discovery URL changes: the secret is never sent "
+        "to a new address without being entered again.",
+    )
     export_record_types = forms.MultipleChoiceField(
         choices=RecordType.choices,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
@@ -153,7 +160,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
             self.markup_fields.append(name)
         self._style()
         if connection.is_sandbox:
-            for name in ("username", "integration_code", "api_root_url"):
+            for name in ("username", "integration_code", "api_root_url", "secret"):
                 self.fields[name].disabled = True
 
     def clean(self):
@@ -162,6 +169,9 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
             "contract_key_udf"
         ):
             self.add_error("contract_key_udf", "Name the contract user-defined field.")
+        url = data.get("api_root_url")
+        if url and url != self.initial.get("api_root_url") and not data.get("secret"):
+            self.add_error("secret", SECRET_AGAIN)
         data["default_markups"] = {
             name.removeprefix("markup_"): str(data[name])
             for name in self.markup_fields
@@ -170,7 +180,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
         return data
 
     def access_fields(self):
-        return [self[name] for name in ACCESS_FIELDS]
+        return [self[name] for name in (*ACCESS_FIELDS, "secret")]
 
     def export_fields(self):
         return [self[name] for name in EXPORT_FIELDS]
@@ -184,6 +194,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
         return {
             **{name: self.cleaned_data[name] for name in names},
             "default_markups": self.cleaned_data["default_markups"],
+            "secret": self.cleaned_data.get("secret") or "",
         }
 
 

@@ -1,6 +1,9 @@
 """Connections to Autotask, and the local copy of each connection's reference data."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -42,6 +45,23 @@ EDITABLE_FIELDS = ACCESS_FIELDS + EXPORT_FIELDS
 
 def all_record_types() -> list[str]:
     return list(RecordType.values)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def http_hosts_allowed() -> tuple[str, ...]:
+    """Hosts a real connection may reach over plain HTTP: none, or with
+    AUTOTASK_LOOPBACK_HTTP (local use and tests) this machine itself."""
+    return LOOPBACK_HOSTS if settings.AUTOTASK_LOOPBACK_HTTP else ()
+
+
+def plain_http_allowed(url: str) -> bool:
+    """Whether a real (non-sandbox) connection may send requests to ``url``."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and (parts.hostname or "") in http_hosts_allowed()
 
 
 class Connection(models.Model):
@@ -127,6 +147,22 @@ class Connection(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("autotask:connection_detail", args=[self.pk])
+
+    def clean(self):
+        """A real Autotask connection speaks HTTPS only: its secret never travels in clear."""
+        super().clean()
+        if self.is_sandbox:
+            return
+        errors = {}
+        for name in ("api_root_url", "zone_url"):
+            value = getattr(self, name)
+            if value and not plain_http_allowed(value):
+                errors[name] = (
+                    "An Autotask connection must use https:// (only the built-in sandbox "
+                    "may use http://)."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     def set_secret(self, plain: str) -> None:
         self.secret_encrypted = encrypt_text(plain)

@@ -3,8 +3,8 @@
 import datetime as dt
 import logging
 import time
-import traceback
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,14 +17,16 @@ from apps.autotask.client import AutotaskClient, ClientConfig
 from apps.autotask.errors import (
     AutotaskAuthError,
     AutotaskError,
+    AutotaskInsecureUrl,
     AutotaskNotFound,
     AutotaskThrottled,
     AutotaskUnavailable,
 )
 from apps.autotask.limiter import DatabaseLimiter
-from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun
+from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_hosts_allowed
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
+from apps.core.runs import has_lost_its_worker, heartbeat, stale_message
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def connection_client(connection: Connection, **config) -> AutotaskClient:
         discovery_url=connection.api_root_url,
         zone_url=connection.zone_url or None,
         impersonation_resource_id=connection.impersonation_resource_id,
+        https_only=not connection.is_sandbox,
+        http_hosts=http_hosts_allowed(),
         **config,
     )
     return AutotaskClient(
@@ -137,17 +141,31 @@ def connection_create_sandbox(*, name: str = "Sandbox", url: str = SANDBOX_URL, 
     )
 
 
+SECRET_AGAIN = (
+    "The address changed, so the secret would be sent somewhere new: enter the secret "  # noqa: S105
+    "again to confirm it belongs there."
+)
+
+
 @transaction.atomic
-def connection_update(*, connection: Connection, user=None, **changes) -> Connection:
+def connection_update(
+    *, connection: Connection, user=None, secret: str = "", **changes
+) -> Connection:
+    """Change a connection's settings. Changing where the secret is sent (the API root
+    URL) needs the secret entered again; the discovered zone is then found anew."""
     before = connection_snapshot(connection)
     for name, value in changes.items():
         if name not in AUDITED_FIELDS:
             raise ValueError(f"{name} cannot be changed here")
         setattr(connection, name, value)
-    if connection.api_root_url != before["api_root_url"] or (
-        connection.username != before["username"]
-    ):
+    moved = connection.api_root_url != before["api_root_url"]
+    if moved and not secret:
+        raise ValidationError({"secret": SECRET_AGAIN})
+    if moved or connection.username != before["username"]:
         connection.zone_url = "" if not connection.is_sandbox else connection.zone_url
+        connection.zone_discovered_at = None
+    if secret:
+        connection.set_secret(secret)
     connection.full_clean()
     connection.save()
     audit_record(
@@ -155,6 +173,7 @@ def connection_update(*, connection: Connection, user=None, **changes) -> Connec
         obj=connection,
         before=before,
         after=connection_snapshot(connection),
+        details={"replaced": ["secret"]} if secret else None,
         user=user,
         connection_name=connection.name,
     )
@@ -198,7 +217,7 @@ def describe_failure(problem: Exception, connection: Connection) -> str:
     """An Autotask failure in words an MSP's staff can act on."""
     text = str(problem)
     lowered = text.lower()
-    if isinstance(problem, SecretUnreadable):
+    if isinstance(problem, SecretUnreadable | AutotaskInsecureUrl):
         return text
     if isinstance(problem, AutotaskAuthError):
         if problem.status == 401:
@@ -317,6 +336,7 @@ class RefreshAlreadyRunning(Exception):
 
 def refresh_run_create(*, connection: Connection, full: bool, user=None) -> RefreshRun:
     """Queue a refresh; refuse while another refresh of the same connection is active."""
+    refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
     with transaction.atomic():
         active = RefreshRun.objects.select_for_update().filter(
             connection=connection,
@@ -359,9 +379,10 @@ def refresh_run_execute(*, run_id: int) -> RefreshRun:
     client = None
     try:
         client = connection_client(connection)
-        outcome = refresh_reference_data(
-            connection, client, full=run.kind == RefreshRunKindChoices.FULL
-        )
+        with heartbeat(_refresh_key(run.pk)):
+            outcome = refresh_reference_data(
+                connection, client, full=run.kind == RefreshRunKindChoices.FULL
+            )
         watermarks = outcome.watermarks
         if run.kind == RefreshRunKindChoices.FULL:
             watermarks["full_at"] = timezone.now().isoformat()
@@ -378,7 +399,10 @@ def refresh_run_execute(*, run_id: int) -> RefreshRun:
     except Exception:
         logger.exception("Refresh of %s failed", connection.name)
         run.status = RefreshRunStatusChoices.FAILED
-        run.error = traceback.format_exc()
+        run.error = (
+            "An unexpected error stopped the refresh; the details are in the worker's log. "
+            "What was read before it is kept; refresh again."
+        )
     finally:
         if client is not None:
             run.requests = client.requests_made
@@ -387,6 +411,32 @@ def refresh_run_execute(*, run_id: int) -> RefreshRun:
         run.finished_at = timezone.now()
         run.save()
     return run
+
+
+def _refresh_key(run_id: int) -> str:
+    return f"refresh-{run_id}"
+
+
+def refresh_run_interrupt_stale(*, runs=None) -> list[RefreshRun]:
+    """Refreshes whose worker died (no heartbeat, apps/core/runs.py) are marked
+    interrupted, so the Refresh button and the hourly schedule start a new one (a refresh
+    only upserts rows: what the dead worker read is kept, nothing is half-written)."""
+    if runs is None:
+        runs = RefreshRun.objects.all()
+    found = []
+    for run in runs.filter(status=RefreshRunStatusChoices.RUNNING):
+        if not has_lost_its_worker(_refresh_key(run.pk), run.started_at):
+            continue
+        marked = RefreshRun.objects.filter(
+            pk=run.pk, status=RefreshRunStatusChoices.RUNNING, started_at=run.started_at
+        ).update(
+            status=RefreshRunStatusChoices.INTERRUPTED,
+            error=f"{stale_message()} Refresh again; the hourly schedule does so by itself.",
+            finished_at=timezone.now(),
+        )
+        if marked:
+            found.append(run)
+    return found
 
 
 def _retry_later(run: RefreshRun, seconds: float) -> None:
@@ -404,6 +454,7 @@ def _retry_later(run: RefreshRun, seconds: float) -> None:
 
 def connection_refresh_due() -> list[RefreshRun]:
     """The hourly schedule: an incremental refresh of every connection, full once a day."""
+    refresh_run_interrupt_stale()
     runs = []
     for connection in Connection.objects.all():
         full_at = (connection.refresh_watermarks or {}).get("full_at")

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import DetailView
 
@@ -60,6 +61,7 @@ class ConnectionDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         connection = self.object
+        services.refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
         context.update(
             reference_counts=reference_counts(connection),
             runs=RefreshRun.objects.filter(connection=connection)[:8],
@@ -93,6 +95,7 @@ class RefreshStatusView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         connection = get_object_or_404(Connection, pk=pk)
+        services.refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
         return render(
             request,
             "autotask/_refresh_card.html",
@@ -241,9 +244,11 @@ class ReferenceListView(ObjectListView):
     model = None
     noun = ""
 
-    def dispatch(self, request, *args, **kwargs):
-        self.connection = get_object_or_404(Connection, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def connection(self) -> Connection:
+        # Looked up when the page is built, after the role check: someone without a role
+        # gets the same 403 for a connection that exists and one that does not.
+        return get_object_or_404(Connection, pk=self.kwargs["pk"])
 
     @property
     def title(self):

@@ -7,3 +7,10 @@ class CatalogConfig(AppConfig):
     name = "apps.catalog"
     label = "catalog"
     verbose_name = "Microsoft billing"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from apps.catalog.schedules import apply_schedules
+
+        post_migrate.connect(apply_schedules, sender=self)

@@ -28,6 +28,8 @@ class ImportRunStatusChoices(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    INTERRUPTED = "interrupted", "Interrupted"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class PriceSourceChoices(models.TextChoices):

@@ -9,4 +9,6 @@ urlpatterns = [
     path("new/", views.ImportRunCreateView.as_view(), name="importrun_create"),
     path("<int:pk>/", views.ImportRunDetailView.as_view(), name="importrun_detail"),
     path("<int:pk>/progress/", views.ImportRunProgressView.as_view(), name="importrun_progress"),
+    path("<int:pk>/retry/", views.ImportRunRetryView.as_view(), name="importrun_retry"),
+    path("<int:pk>/cancel/", views.ImportRunCancelView.as_view(), name="importrun_cancel"),
 ]

@@ -1,11 +1,20 @@
 """Import pages: upload, live progress, result."""
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from apps.accounts.roles import Role, RoleRequiredMixin
+from apps.accounts.roles import Role, RoleRequiredMixin, has_role
+from apps.catalog.choices import ImportRunStatusChoices
 from apps.catalog.import_forms import ImportForm
-from apps.catalog.import_runs import import_run_create, import_run_progress
+from apps.catalog.import_runs import (
+    ImportRunNotActionable,
+    import_run_cancel,
+    import_run_create,
+    import_run_interrupt_stale,
+    import_run_progress,
+    import_run_retry,
+)
 from apps.catalog.models import BillingReport, ImportRun
 
 
@@ -13,8 +22,19 @@ class ImportRunListView(RoleRequiredMixin, View):
     required_role = Role.VIEWER
 
     def get(self, request):
-        runs = ImportRun.objects.select_related("created_by")[:50]
+        runs = list(ImportRun.objects.select_related("created_by")[:50])
+        _notice_dead_workers(runs)
         return render(request, "catalog/imports/importrun_list.html", {"runs": runs})
+
+
+def _notice_dead_workers(runs: list[ImportRun]) -> None:
+    """A page never shows "Running" for a run whose worker died (see apps/core/runs.py)."""
+    running = [run for run in runs if run.status == ImportRunStatusChoices.RUNNING]
+    if running:
+        for run in import_run_interrupt_stale(runs=running):
+            for shown in runs:
+                if shown.pk == run.pk:
+                    shown.status, shown.error = run.status, run.error
 
 
 class ImportRunCreateView(RoleRequiredMixin, View):
@@ -36,7 +56,8 @@ class ImportRunCreateView(RoleRequiredMixin, View):
         return redirect("imports:importrun_detail", pk=run.pk)
 
 
-def _context(run: ImportRun) -> dict:
+def _context(run: ImportRun, user) -> dict:
+    _notice_dead_workers([run])
     progress = import_run_progress(run)
     total = progress.get("lines_total") or 0
     read = progress.get("lines_read") or 0
@@ -47,7 +68,7 @@ def _context(run: ImportRun) -> dict:
     if run.status == "succeeded" and run.result.get("report_ids"):
         reports = list(BillingReport.objects.filter(pk__in=run.result["report_ids"]))
     return {"run": run, "lines_read": read, "lines_total": total, "percent": percent,
-            "reports": reports}  # fmt: skip
+            "reports": reports, "can_operate": has_role(user, Role.OPERATOR)}  # fmt: skip
 
 
 class ImportRunDetailView(RoleRequiredMixin, View):
@@ -55,7 +76,7 @@ class ImportRunDetailView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         run = get_object_or_404(ImportRun.objects.select_related("created_by"), pk=pk)
-        return render(request, "catalog/imports/importrun_detail.html", _context(run))
+        return render(request, "catalog/imports/importrun_detail.html", _context(run, request.user))
 
 
 class ImportRunProgressView(RoleRequiredMixin, View):
@@ -65,4 +86,32 @@ class ImportRunProgressView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         run = get_object_or_404(ImportRun, pk=pk)
-        return render(request, "catalog/imports/_progress.html", _context(run))
+        return render(request, "catalog/imports/_progress.html", _context(run, request.user))
+
+
+class ImportRunActionView(RoleRequiredMixin, View):
+    """Retry an interrupted import or cancel one (POST only), then back to its page."""
+
+    required_role = Role.OPERATOR
+    action = None
+    done = ""
+
+    def post(self, request, pk):
+        run = get_object_or_404(ImportRun, pk=pk)
+        try:
+            type(self).action(run=run, user=request.user)
+        except ImportRunNotActionable as problem:
+            messages.warning(request, str(problem))
+        else:
+            messages.success(request, self.done.format(pk=run.pk))
+        return redirect("imports:importrun_detail", pk=run.pk)
+
+
+class ImportRunRetryView(ImportRunActionView):
+    action = import_run_retry
+    done = "Import #{pk} is queued again."
+
+
+class ImportRunCancelView(ImportRunActionView):
+    action = import_run_cancel
+    done = "Import #{pk}: cancel asked. A running import stops at its next progress report."

@@ -360,6 +360,9 @@ class ImportRun(models.Model):
     lines_total = models.PositiveBigIntegerField(default=0, verbose_name="lines (estimate)")
     result = models.JSONField(default=dict, blank=True, verbose_name="result")
     error = models.TextField(blank=True, verbose_name="error")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, verbose_name="attempts"
+    )  # how many times a worker started it (a dead worker's run is started again)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.models import AuditEntry
 from apps.audit.services import audit_record
 from tests.audit.factories import AuditEntryFactory
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import log_in, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -342,11 +342,11 @@ def test_viewer_reads_anonymous_is_sent_to_sign_in_no_role_is_refused(client, vi
         assert response.headers["Location"] == f"/login/?next={url}"
 
     make_user("nora-norole", None)
-    assert client.login(username="nora-norole", password=TEST_PASSWORD)
+    assert log_in(client, "nora-norole")
     assert client.get(LIST_URL).status_code == 403
     assert client.get(detail).status_code == 403
 
-    assert client.login(username=viewer.username, password=TEST_PASSWORD)
+    assert log_in(client, viewer.username)
     assert client.get(LIST_URL).status_code == 200
     assert client.get(detail).status_code == 200
 

@@ -51,13 +51,35 @@ def browser():
         launched.close()
 
 
+CSP_WORDS = ("Content Security Policy", "Refused to")
+
+
 @pytest.fixture
-def page(browser):
+def csp_refusals():
+    """Console messages in which the browser refused something under the
+    Content-Security-Policy; the page fixture fails the test if any is left."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp_refusals):
     context = browser.new_context()
     opened = context.new_page()
     opened.set_default_timeout(15_000)
+
+    def watch(message):
+        if any(word in message.text for word in CSP_WORDS):
+            csp_refusals.append(f"{opened.url}: {message.text}")
+
+    opened.on("console", watch)
     yield opened
     context.close()
+    if csp_refusals:
+        pytest.fail(
+            "The browser refused content under the Content-Security-Policy:\n"
+            + "\n".join(csp_refusals),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_create_test_refresh_and_see_companies(
     page.get_by_text("Refresh queued").wait_for()
     # htmx polls the card until the worker has finished.
     page.wait_for_function(
-        "document.querySelector('[data-testid=count-companies]').innerText !== '0'",
+        "() => document.querySelector('[data-testid=count-companies]').innerText !== '0'",
         timeout=60_000,
     )
     active = int(page.get_by_test_id("count-companies").inner_text())
@@ -55,7 +55,7 @@ def test_create_test_refresh_and_see_companies(
     page.get_by_role("heading", name="Companies in Rehearsal").wait_for()
     assert page.locator("table tbody tr").count() == 50  # the first page of 50
     page.get_by_test_id("quick-search").fill("contoso")
-    page.wait_for_function("document.querySelectorAll('table tbody tr').length < 50")
+    page.wait_for_function("() => document.querySelectorAll('table tbody tr').length < 50")
     names = page.locator("table tbody tr td:first-child").all_inner_texts()
     assert "Contoso Ltd" in names
     assert all("contoso" in name.lower() for name in names)

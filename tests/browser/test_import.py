@@ -30,7 +30,7 @@ def test_operator_uploads_two_files_and_sees_the_totals(
     bar = page.get_by_test_id("import-bar")
     bar.wait_for()
     page.wait_for_function(
-        "document.querySelector('[data-testid=import-bar]')"
+        "() => document.querySelector('[data-testid=import-bar]')"
         ".getAttribute('aria-valuenow') === '100'",
         timeout=60_000,
     )
@@ -63,7 +63,7 @@ def test_operator_uploads_a_price_list_and_the_chart_shows_sales(
     page.get_by_label("Price list").set_input_files(str(prices))
     page.get_by_role("button", name="Import").click()
     page.wait_for_function(
-        "document.querySelector('[data-testid=import-bar]')"
+        "() => document.querySelector('[data-testid=import-bar]')"
         ".getAttribute('aria-valuenow') === '100'",
         timeout=60_000,
     )

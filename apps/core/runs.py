@@ -1,0 +1,83 @@
+"""Runs handed to a worker: a heartbeat while one works, and how a dead worker is noticed.
+
+Every kind of run (import, refresh, and later export and fetch) follows one pattern:
+
+- the row is saved first and queued on commit; a worker claims it with a conditional
+  UPDATE (``queued → running``), so a task delivered twice runs once;
+- while it works, ``heartbeat(key)`` beats every ``RUN_HEARTBEAT_SECONDS`` from a thread,
+  through the progress store (not the database: an import holds its transaction, and on
+  SQLite the write lock, until it ends);
+- a run still "running" whose last beat is older than ``RUN_STALE_SECONDS`` has lost its
+  worker (killed, out of memory, the host gone): ``has_lost_its_worker()`` says so, the
+  run's service marks it interrupted and queues it again (by itself up to
+  ``RUN_AUTO_RETRIES`` times, then with a person's click). Whatever the dead worker had
+  written was in a transaction that never committed, or is in the run's ledger.
+"""
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+
+from django.conf import settings
+
+from apps.core.progress import progress_clear, progress_get, progress_set
+
+logger = logging.getLogger(__name__)
+
+
+def _beat_key(key: str) -> str:
+    return f"{key}-beat"
+
+
+def beat(key: str) -> None:
+    """Say that the run behind ``key`` is alive now."""
+    progress_set(_beat_key(key), {"at": time.time()})
+
+
+def last_beat(key: str) -> float | None:
+    """When the run behind ``key`` last said it was alive (a UNIX time), or None."""
+    value = progress_get(_beat_key(key))
+    return value.get("at") if value else None
+
+
+@contextmanager
+def heartbeat(key: str):
+    """Beat for ``key`` from a background thread while the block runs."""
+    every = settings.RUN_HEARTBEAT_SECONDS
+    stop = threading.Event()
+    beat(key)
+
+    def keep_beating() -> None:
+        while not stop.wait(every):
+            try:
+                beat(key)
+            except Exception:  # a missed beat is retried; it must not end the run
+                logger.warning("Heartbeat of %s failed", key, exc_info=True)
+
+    thread = threading.Thread(target=keep_beating, name=f"heartbeat {key}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        progress_clear(_beat_key(key))
+
+
+def has_lost_its_worker(key: str, started_at) -> bool:
+    """True when a run marked running since ``started_at`` has not beaten for too long."""
+    latest = last_beat(key)
+    if latest is None:
+        if started_at is None:
+            return False
+        latest = started_at.timestamp()
+    return time.time() - latest > settings.RUN_STALE_SECONDS
+
+
+def stale_message() -> str:
+    return (
+        f"The worker stopped during this run (no sign of life for more than "
+        f"{settings.RUN_STALE_SECONDS} seconds: it was stopped, ran out of memory or its "
+        "host went away)."
+    )
