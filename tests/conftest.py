@@ -84,6 +84,17 @@ def pytest_unconfigure(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests sign in hundreds of times; the production hasher is slow on purpose (about a
+    quarter of a second a sign-in). Tests hash with a fast one; what is checked is who may
+    sign in, not how hard a hash is to crack."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def flush_past_the_audit_guard():
     """Transactional tests end with ``manage.py flush`` (TRUNCATE on PostgreSQL, DELETE on
     SQLite), which the audit table's triggers refuse. In tests only, flush drops the

@@ -26,7 +26,7 @@ from apps.autotask.limiter import DatabaseLimiter
 from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_hosts_allowed
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
-from apps.core.runs import has_lost_its_worker, heartbeat, stale_message
+from apps.core.runs import heartbeat, interrupt_if_worker_lost
 
 logger = logging.getLogger(__name__)
 
@@ -425,16 +425,12 @@ def refresh_run_interrupt_stale(*, runs=None) -> list[RefreshRun]:
         runs = RefreshRun.objects.all()
     found = []
     for run in runs.filter(status=RefreshRunStatusChoices.RUNNING):
-        if not has_lost_its_worker(_refresh_key(run.pk), run.started_at):
-            continue
-        marked = RefreshRun.objects.filter(
-            pk=run.pk, status=RefreshRunStatusChoices.RUNNING, started_at=run.started_at
-        ).update(
-            status=RefreshRunStatusChoices.INTERRUPTED,
-            error=f"{stale_message()} Refresh again; the hourly schedule does so by itself.",
-            finished_at=timezone.now(),
-        )
-        if marked:
+        if interrupt_if_worker_lost(
+            run,
+            key=_refresh_key(run.pk),
+            statuses=RefreshRunStatusChoices,
+            note="Refresh again; the hourly schedule does so by itself.",
+        ):
             found.append(run)
     return found
 

@@ -26,7 +26,7 @@ from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.importing import import_billing, import_price_list
 from apps.catalog.models import ImportRun
 from apps.core.progress import progress_clear, progress_get, progress_set
-from apps.core.runs import has_lost_its_worker, heartbeat, stale_message
+from apps.core.runs import heartbeat, interrupt_if_worker_lost
 
 logger = logging.getLogger(__name__)
 
@@ -208,12 +208,6 @@ def _import(run: ImportRun, state: dict) -> tuple[dict, int]:
 # -- runs whose worker died, retry and cancel ---------------------------------------------
 
 
-def import_run_lost_worker(run: ImportRun) -> bool:
-    return run.status == ImportRunStatusChoices.RUNNING and has_lost_its_worker(
-        progress_key(run.pk), run.started_at
-    )
-
-
 def import_run_interrupt_stale(*, runs=None) -> list[ImportRun]:
     """Mark running imports whose worker died as interrupted, and queue each again by
     itself while it has automatic attempts left. Called every minute by the schedule and
@@ -222,16 +216,12 @@ def import_run_interrupt_stale(*, runs=None) -> list[ImportRun]:
         runs = ImportRun.objects.filter(status=ImportRunStatusChoices.RUNNING)
     interrupted = []
     for run in runs:
-        if not import_run_lost_worker(run):
-            continue
-        marked = ImportRun.objects.filter(
-            pk=run.pk, status=ImportRunStatusChoices.RUNNING, started_at=run.started_at
-        ).update(
-            status=ImportRunStatusChoices.INTERRUPTED,
-            error=f"{stale_message()} Nothing was imported.",
-            finished_at=timezone.now(),
-        )
-        if not marked:
+        if not interrupt_if_worker_lost(
+            run,
+            key=progress_key(run.pk),
+            statuses=ImportRunStatusChoices,
+            note="Nothing was imported.",
+        ):
             continue
         run.refresh_from_db()
         audit_record(

@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.core.progress import progress_clear, progress_get, progress_set
 
@@ -81,3 +82,22 @@ def stale_message() -> str:
         f"{settings.RUN_STALE_SECONDS} seconds: it was stopped, ran out of memory or its "
         "host went away)."
     )
+
+
+def interrupt_if_worker_lost(run, *, key: str, statuses, note: str) -> bool:
+    """Mark ``run`` interrupted when it is running and its worker is gone. ``statuses`` is
+    the run model's status choices (with RUNNING and INTERRUPTED). A conditional UPDATE on
+    the same start: of two processes noticing at once, one marks it; a run started again
+    meanwhile is left alone."""
+    if run.status != statuses.RUNNING or not has_lost_its_worker(key, run.started_at):
+        return False
+    marked = (
+        type(run)
+        .objects.filter(pk=run.pk, status=statuses.RUNNING, started_at=run.started_at)
+        .update(
+            status=statuses.INTERRUPTED,
+            error=f"{stale_message()} {note}",
+            finished_at=timezone.now(),
+        )
+    )
+    return bool(marked)

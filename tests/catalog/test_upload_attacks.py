@@ -114,9 +114,10 @@ def test_an_excel_price_list_fails_with_the_command_lines_message(client, operat
 
 
 def test_a_gzip_bomb_is_refused_after_a_few_mib(client, operator, monkeypatch):
-    # 256 MiB of blank lines in 250 KiB; the limit allows at most 200 times the compressed
-    # bytes once past 16 MiB, so the file is refused long before its end.
-    bomb = gzip.compress(b"\n" * (256 << 20), compresslevel=9)
+    # 256 MiB of blank lines in about 256 KiB (256 gzip members of 1 MiB each, which gzip
+    # readers join); the limit allows at most 200 times the compressed bytes once past
+    # 16 MiB, so the file is refused long before its end.
+    bomb = gzip.compress(b"\n" * (1 << 20), compresslevel=9) * 256
     assert len(bomb) < 300_000
     blocks = []
     real_read_block = _engine.SourceFile._read_block

@@ -838,16 +838,22 @@ class RowStream(Generic[T]):
 
 def estimate_rows(source: Source, *, file_name: str | None = None) -> int | None:
     """About how many lines (less the header) a file has, from its first MiB: for a
-    progress bar before reading starts. None when the input's size is unknown."""
+    progress bar before reading starts. None when the input's size is unknown. It counts
+    line ends in the raw blocks (no decoding): a file the import would refuse is refused
+    by the import itself, with its own message; only the expansion limits apply here."""
     opened = SourceFile(source, file_name)
     try:
         lines = 0
-        for _ in opened.lines():
-            lines += 1
+        ends_open = False
+        while True:
+            block = opened._read_block()
+            if not block:
+                return max(lines + ends_open - 1, 0)
+            lines += block.count(b"\n")
+            ends_open = not block.endswith(b"\n")
+            opened._decoded += len(block)
             if opened.bytes_read >= BLOCK_SIZE:
                 break
-        else:
-            return max(lines - 1, 0)
         if not opened.total_bytes or not opened.bytes_read:
             return None
         return max(round(lines * opened.total_bytes / opened.bytes_read) - 1, 0)
