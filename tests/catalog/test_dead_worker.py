@@ -201,3 +201,37 @@ def test_a_queued_or_interrupted_import_can_be_cancelled(client, operator, viewe
     # A finished run cannot be retried or cancelled; the page says why.
     page = client.post(f"/imports/{run.pk}/retry/", follow=True).content.decode()
     assert "only an interrupted import can be retried" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_import_stops_at_cancel_and_imports_nothing(client, operator, big_upload):
+    import threading
+
+    from apps.catalog.import_runs import import_run_execute
+
+    sign_in(client, operator)
+    client.post("/imports/new/", {"files": [big_upload]})
+    run = ImportRun.objects.get()
+
+    def work():
+        from django.db import connection
+
+        try:
+            import_run_execute(run_id=run.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        wait_for(lambda: reading(run, client), 120, "the import to be reading")
+        assert client.post(f"/imports/{run.pk}/cancel/").status_code == 302
+    finally:
+        worker.join(timeout=120)
+    run.refresh_from_db()
+    assert (run.status, run.error) == (
+        "cancelled",
+        "Cancelled during the import: nothing was imported.",
+    )
+    assert BillingLine.objects.count() == 0
+    assert not os.path.exists(run.files[0]["path"])
