@@ -69,6 +69,20 @@ def reading(run: ImportRun, client) -> bool:
     return lines >= 5000 and lines < LINES
 
 
+def finish_on_a_new_cluster(run: ImportRun) -> None:
+    """Start a fresh cluster, wait until ``run`` has ended, stop the cluster."""
+    cluster = start_cluster()
+    try:
+        wait_for(
+            lambda: ImportRun.objects.get(pk=run.pk).status in ("succeeded", "failed"),
+            240,
+            f"import #{run.pk} to finish on a new worker",
+        )
+    finally:
+        stop_cluster(cluster)
+    run.refresh_from_db()
+
+
 @pytest.fixture
 def big_upload(tmp_path):
     path = tmp_path / "usage-big.csv"
@@ -113,16 +127,7 @@ def test_a_killed_worker_leaves_an_interrupted_run_that_one_click_retries(
     run.refresh_from_db()
     assert run.status == "queued"
 
-    cluster = start_cluster()
-    try:
-        wait_for(
-            lambda: ImportRun.objects.get(pk=run.pk).status in ("succeeded", "failed"),
-            240,
-            "the retried import to finish",
-        )
-    finally:
-        stop_cluster(cluster)
-    run.refresh_from_db()
+    finish_on_a_new_cluster(run)
     assert run.status == "succeeded", run.error
     assert run.attempts == 2
     assert BillingLine.objects.count() == LINES  # all of it, exactly once
@@ -143,16 +148,7 @@ def test_a_killed_workers_run_is_started_again_by_itself(client, operator, big_u
     assert run.status == "queued"
     assert "started again by itself" in run.error
 
-    cluster = start_cluster()
-    try:
-        wait_for(
-            lambda: ImportRun.objects.get(pk=run.pk).status in ("succeeded", "failed"),
-            240,
-            "the import started again to finish",
-        )
-    finally:
-        stop_cluster(cluster)
-    run.refresh_from_db()
+    finish_on_a_new_cluster(run)
     assert run.status == "succeeded", run.error
     assert BillingLine.objects.count() == LINES
 
