@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.sandbox",
     "apps.autotask",
     "apps.catalog",
+    "apps.mappings",
 ]
 
 MIDDLEWARE = [
