@@ -5,12 +5,12 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.roles import Role, role_group
+from apps.accounts.signin import lockout_minutes
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 
@@ -115,7 +115,7 @@ def lock_out_record(*, username: str, ip_address: str | None, locked: list[str])
             "username": username,
             "ip_address": ip_address,
             "locked": locked,
-            "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            "minutes": lockout_minutes(),
         },
     )
 

@@ -76,6 +76,16 @@ AUTH_500_WORDS = (
 )
 
 
+def url_allowed(url: str, *, https_only: bool, http_hosts: tuple[str, ...] = ()) -> bool:
+    """Whether a request may go to ``url``: any address, or with ``https_only`` an https://
+    one, or plain http:// to one of ``http_hosts``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not https_only or scheme == "https":
+        return True
+    return scheme == "http" and (parts.hostname or "") in http_hosts
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     username: str
@@ -402,11 +412,7 @@ class AutotaskClient:
             self.sleep(delay)
 
     def _check_scheme(self, url: str) -> None:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if not self.config.https_only or scheme == "https":
-            return
-        if scheme == "http" and parts.hostname in self.config.http_hosts:
+        if url_allowed(url, https_only=self.config.https_only, http_hosts=self.config.http_hosts):
             return
         raise AutotaskInsecureUrl(
             f"Refused to send a request to {url}: an Autotask connection uses HTTPS only.",

@@ -14,7 +14,7 @@ from apps.autotask.models import (
     AutotaskPicklistValue,
     Connection,
 )
-from apps.autotask.services import SANDBOX_URL, SECRET_AGAIN
+from apps.autotask.services import SANDBOX_URL
 from apps.core.choices import RecordType
 from apps.core.forms import bootstrap_style
 
@@ -169,9 +169,6 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
             "contract_key_udf"
         ):
             self.add_error("contract_key_udf", "Name the contract user-defined field.")
-        url = data.get("api_root_url")
-        if url and url != self.initial.get("api_root_url") and not data.get("secret"):
-            self.add_error("secret", SECRET_AGAIN)
         data["default_markups"] = {
             name.removeprefix("markup_"): str(data[name])
             for name in self.markup_fields

@@ -1,7 +1,5 @@
 """Connections to Autotask, and the local copy of each connection's reference data."""
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,6 +11,7 @@ from apps.autotask.choices import (
     RefreshRunKindChoices,
     RefreshRunStatusChoices,
 )
+from apps.autotask.client import url_allowed
 from apps.core.choices import RecordType
 from apps.core.crypto import decrypt_text, encrypt_text
 
@@ -54,14 +53,6 @@ def http_hosts_allowed() -> tuple[str, ...]:
     """Hosts a real connection may reach over plain HTTP: none, or with
     AUTOTASK_LOOPBACK_HTTP (local use and tests) this machine itself."""
     return LOOPBACK_HOSTS if settings.AUTOTASK_LOOPBACK_HTTP else ()
-
-
-def plain_http_allowed(url: str) -> bool:
-    """Whether a real (non-sandbox) connection may send requests to ``url``."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() == "https":
-        return True
-    return parts.scheme.lower() == "http" and (parts.hostname or "") in http_hosts_allowed()
 
 
 class Connection(models.Model):
@@ -156,7 +147,7 @@ class Connection(models.Model):
         errors = {}
         for name in ("api_root_url", "zone_url"):
             value = getattr(self, name)
-            if value and not plain_http_allowed(value):
+            if value and not url_allowed(value, https_only=True, http_hosts=http_hosts_allowed()):
                 errors[name] = (
                     "An Autotask connection must use https:// (only the built-in sandbox "
                     "may use http://)."

@@ -34,7 +34,6 @@ PROGRESS_EVERY = 5000
 # Long enough for any real file name, short enough for every file system and column.
 MAX_NAME_CHARS = 200
 STORED_NAME_CHARS = 80
-ACTIVE = (ImportRunStatusChoices.QUEUED, ImportRunStatusChoices.RUNNING)
 
 
 class ImportCancelled(Exception):
