@@ -67,13 +67,11 @@ def heartbeat(key: str):
 
 
 def has_lost_its_worker(key: str, started_at) -> bool:
-    """True when a run marked running since ``started_at`` has not beaten for too long."""
-    latest = last_beat(key)
-    if latest is None:
-        if started_at is None:
-            return False
-        latest = started_at.timestamp()
-    return time.time() - latest > settings.RUN_STALE_SECONDS
+    """True when a run marked running since ``started_at`` has shown no sign of life for
+    too long. Its start counts as one: a beat left by an earlier, dead attempt must not
+    condemn the worker that has just claimed the run again."""
+    signs = [value for value in (last_beat(key), started_at and started_at.timestamp()) if value]
+    return bool(signs) and time.time() - max(signs) > settings.RUN_STALE_SECONDS
 
 
 def stale_message() -> str:

@@ -3,8 +3,6 @@ interrupted (no heartbeat), shown so, retried with one click or by itself, and n
 ever half-imported (issue 9, "a worker killed during an import")."""
 
 import os
-import signal
-import subprocess
 import time
 
 import pytest
@@ -16,47 +14,10 @@ from apps.catalog.import_runs import import_run_interrupt_stale
 from apps.catalog.models import BillingLine, ImportRun
 from apps.catalog.schedules import STALE_IMPORTS_SCHEDULE
 from tests.catalog.generator import usage_rows, write_usage_csv
-from tests.conftest import MANAGE, ROOT, child_env, sign_in
+from tests.conftest import sign_in
+from tests.worker_processes import STALE, kill_cluster, start_cluster, stop_cluster, wait_for
 
 LINES = 40_000
-STALE = 3  # seconds without a heartbeat before a run counts as interrupted
-
-
-def start_cluster() -> subprocess.Popen:
-    """A qcluster in its own process group, beating every second."""
-    return subprocess.Popen(
-        [*MANAGE, "qcluster"],
-        cwd=ROOT,
-        env=child_env(RUN_HEARTBEAT_SECONDS="1", RUN_STALE_SECONDS=str(STALE)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def kill_cluster(process: subprocess.Popen) -> None:
-    """SIGKILL the whole cluster: no handler runs, nothing is cleaned up."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-
-
-def stop_cluster(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # the cluster stops its own workers
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            kill_cluster(process)
-
-
-def wait_for(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def reading(run: ImportRun, client) -> bool:
@@ -231,3 +192,19 @@ def test_a_running_import_stops_at_cancel_and_imports_nothing(client, operator, 
     )
     assert BillingLine.objects.count() == 0
     assert not os.path.exists(run.files[0]["path"])
+
+
+@pytest.mark.django_db
+def test_a_run_started_again_is_not_judged_by_the_dead_workers_last_beat(settings):
+    """A retried run whose new worker has just claimed it still carries the beat the dead
+    worker left behind: its fresh start counts as a sign of life."""
+    from django.utils import timezone
+
+    from apps.catalog.import_runs import progress_key
+    from apps.core.progress import progress_set
+
+    settings.RUN_STALE_SECONDS = 60
+    run = ImportRun.objects.create(files=[], status="running", started_at=timezone.now())
+    progress_set(f"{progress_key(run.pk)}-beat", {"at": time.time() - 3600})
+    assert import_run_interrupt_stale() == []
+    assert ImportRun.objects.get(pk=run.pk).status == "running"
