@@ -123,3 +123,68 @@ class SubscriptionMapping(Mapping):
 
     def __str__(self) -> str:
         return f"{self.subscription} → {self.contract}"
+
+
+class OrganizationSuggestion(models.Model):
+    """A company the suggester thinks an organization is, with its score (0 to 1) and
+    its basis: a tenant domain matching the company's web address, or the names. Written
+    by a worker after each import and reference refresh (``suggestions.py``); the screens
+    only read them. ``rank`` 1 is the best suggestion for the organization."""
+
+    class Basis(models.TextChoices):
+        DOMAIN = "domain", "Domain"
+        NAME = "name", "Name"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="+", verbose_name="connection"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="company_suggestions",
+        verbose_name="organization",
+    )
+    company = models.ForeignKey(
+        AutotaskCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
+    )
+    score = models.FloatField(verbose_name="score")
+    basis = models.CharField(max_length=10, choices=Basis.choices, verbose_name="basis")
+    rank = models.PositiveSmallIntegerField(verbose_name="rank")
+    computed_at = models.DateTimeField(default=timezone.now, verbose_name="computed")
+
+    class Meta:
+        ordering = ["connection", "organization", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "organization", "company"],
+                name="organization_suggestion_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "organization", "rank"],
+                name="organization_suggestion_rank_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=1),
+                name="organization_suggestion_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} → {self.company} ({self.score:.0%})"
+
+
+class ConnectionInView(models.Model):
+    """The connection a user last chose on the mapping screens (with several)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="user",
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="+", verbose_name="connection"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} sees {self.connection}"
