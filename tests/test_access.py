@@ -92,6 +92,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     "admin:otp_totp_totpdevice_qrcode": admin_only(FORBIDDEN),
     "audit:auditentry_list": from_role("viewer"),
     "audit:auditentry_detail": from_role("viewer"),
+    "audit:auditentry_csv": from_role("viewer"),
     "autotask:connection_list": from_role("viewer"),
     "autotask:connection_detail": from_role("viewer"),
     "autotask:connection_refresh_status": from_role("viewer"),
@@ -103,10 +104,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     "autotask:connection_edit": from_role("administrator"),
     "autotask:connection_secret": from_role("administrator"),
     "autotask:connection_delete": from_role("administrator"),
-    "catalog:organization_list": from_role("viewer"),
     "catalog:organization_detail": from_role("viewer"),
-    "catalog:offer_list": from_role("viewer"),
-    "catalog:subscription_list": from_role("viewer"),
     "catalog:subscription_detail": from_role("viewer"),
     "catalog:billingreport_list": from_role("viewer"),
     "catalog:billingreport_detail": from_role("viewer"),
@@ -122,7 +120,29 @@ DECISIONS: dict[str, dict[str, str]] = {
     "prices:markuprule_create": from_role("operator"),
     "prices:markuprule_edit": from_role("operator"),
     "prices:markuprule_delete": from_role("operator"),
+    "mappings:organization_list": from_role("viewer"),
+    "mappings:offer_list": from_role("viewer"),
+    "mappings:subscription_list": from_role("viewer"),
+    # Pickers and bulk previews need the connection in view (404 without one) and send
+    # a bulk preview with nothing selected back to its screen.
+    "mappings:company_picker": from_role("operator", OBJECT),
+    "mappings:service_picker": from_role("operator", OBJECT),
+    "mappings:contract_picker": from_role("operator", OBJECT),
+    "mappings:organization_bulk_map": from_role("operator", OBJECT),
+    "mappings:suggestion_accept": from_role("operator", OBJECT),
+    # Mapping files: the CSV, or back to the screen with a message while there is no
+    # connection; a preview whose upload is not kept (or not the user's) sends home.
+    "mappings:mapping_file_download": from_role("viewer", OBJECT),
+    "mappings:mapping_file_upload": from_role("operator"),
+    "mappings:mapping_file_confirm": from_role("operator", OBJECT),
     # Actions are POST only: a GET by someone allowed to act answers 405.
+    "mappings:organization_map": from_role("operator", NOT_ALLOWED),
+    "mappings:organization_unmap": from_role("operator", NOT_ALLOWED),
+    "mappings:offer_map": from_role("operator", NOT_ALLOWED),
+    "mappings:offer_unmap": from_role("operator", NOT_ALLOWED),
+    "mappings:subscription_map": from_role("operator", NOT_ALLOWED),
+    "mappings:subscription_unmap": from_role("operator", NOT_ALLOWED),
+    "mappings:connection_choose": from_role("viewer", NOT_ALLOWED),
     "autotask:connection_test": from_role("administrator", NOT_ALLOWED),
     "autotask:connection_refresh": from_role("operator", NOT_ALLOWED),
     "imports:importrun_retry": from_role("operator", NOT_ALLOWED),
@@ -237,6 +257,8 @@ def sample_url(key: str, pattern: URLPattern, administrator) -> str:
         "object_id": str(administrator.pk),
         "id": str(administrator.pk),
         "content_type_id": str(ContentType.objects.get_for_model(type(administrator)).pk),
+        "kind": "organizations",  # mapping files
+        "token": "no-such-upload-" + "x" * 32,
     }
     if "pk" in names:
         values["pk"] = str(sample_object_pk(key))

@@ -18,3 +18,15 @@ class RefreshRunStatusChoices(models.TextChoices):
     FAILED = "failed", "Failed"
     DEFERRED = "deferred", "Deferred (API budget)"
     INTERRUPTED = "interrupted", "Interrupted"
+
+
+class ContractTypeChoices(models.IntegerChoices):
+    """Autotask's `contractType` picklist, the same in every tenant (AUTOTASK_API.md §6.1).
+    Only a Recurring Service contract carries services, and so subscriptions."""
+
+    TIME_AND_MATERIALS = 1, "Time & Materials"
+    FIXED_PRICE = 3, "Fixed Price"
+    BLOCK_HOURS = 4, "Block Hours"
+    RETAINER = 6, "Retainer"
+    RECURRING_SERVICE = 7, "Recurring Service"
+    PER_TICKET = 8, "Per Ticket"

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from apps.autotask.choices import (
     ContractKeyFieldChoices,
+    ContractTypeChoices,
     RefreshRunKindChoices,
     RefreshRunStatusChoices,
 )
@@ -330,9 +331,17 @@ class AutotaskBillingCode(ReferenceRow):
 
 
 class AutotaskContract(ReferenceRow):
-    """A contract syncadmin created in Autotask, as Autotask last showed it."""
+    """A contract in Autotask, as Autotask last showed it: every Recurring Service contract
+    (what a subscription maps to, by hand or by an export), and any other syncadmin knows."""
 
     company_id = models.BigIntegerField(null=True, blank=True, verbose_name="company")
+    contract_type = models.IntegerField(
+        choices=ContractTypeChoices.choices,
+        null=True,
+        blank=True,
+        verbose_name="contract type",
+        help_text="Autotask's contractType; only Recurring Service (7) carries subscriptions.",
+    )
     contract_number = models.CharField(max_length=50, blank=True, verbose_name="number")
     status = models.IntegerField(null=True, blank=True, verbose_name="status")
     start_date = models.DateField(null=True, blank=True, verbose_name="start")

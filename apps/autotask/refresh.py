@@ -1,10 +1,12 @@
 """Copy a connection's reference data from Autotask into local tables.
 
 A full refresh reads every company, service, product and billing code (500 a page, only
-the fields we keep), the contract category and SLA picklists, and the contracts syncadmin
-created; rows Autotask no longer returns are marked gone, never deleted. An incremental
-refresh reads only companies and services modified since the last refresh (their
-last-modified fields), and the small tables in full.
+the fields we keep), the contract category and SLA picklists, every Recurring Service
+contract (those a subscription can be mapped to, by hand or by an export) and, by id,
+any other contract syncadmin knows; rows Autotask no longer returns are marked gone,
+never deleted. An incremental refresh reads only companies, services and Recurring
+Service contracts modified since the last refresh (their last-modified fields), and the
+small tables in full.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from apps.autotask.choices import ContractTypeChoices
 from apps.autotask.client import AutotaskClient, format_datetime, parse_datetime
 from apps.autotask.models import (
     AutotaskBillingCode,
@@ -23,6 +26,7 @@ from apps.autotask.models import (
     AutotaskService,
     Connection,
 )
+from apps.autotask.signals import references_refreshed
 
 PICKLISTS = [("Contracts", "contractCategory"), ("Contracts", "serviceLevelAgreementID")]
 
@@ -33,6 +37,7 @@ class Source:
     model: type
     fields: dict[str, str]  # Autotask field -> model field
     modified: str | None = None  # Autotask's last-modified field, if any
+    filters: tuple[dict, ...] = ()  # which rows to read (default: all)
 
 
 COMPANIES = Source(
@@ -83,12 +88,17 @@ CONTRACTS = Source(
     {
         "contractName": "name",
         "companyID": "company_id",
+        "contractType": "contract_type",
         "contractNumber": "contract_number",
         "status": "status",
         "startDate": "start_date",
         "endDate": "end_date",
         "lastModifiedDateTime": "last_modified",
     },
+    modified="lastModifiedDateTime",
+    filters=(
+        {"op": "eq", "field": "contractType", "value": ContractTypeChoices.RECURRING_SERVICE},
+    ),
 )
 
 
@@ -194,13 +204,34 @@ def store_picklists(connection: Connection, fields_info: dict, entity: str) -> d
 
 
 def _read(client: AutotaskClient, source: Source, watermark: str | None) -> list[dict]:
-    filters = None
+    filters = [dict(item) for item in source.filters]
     if watermark and source.modified:
         # The watermark is Autotask's own newest timestamp (not our clock); `gte` re-reads
         # the rows stamped exactly then, so a change in that same instant is not missed.
         since = parse_datetime(watermark)
-        filters = [{"op": "gte", "field": source.modified, "value": format_datetime(since)}]
-    return client.query_all(source.entity, filters, include_fields=["id", *source.fields.keys()])
+        filters.append({"op": "gte", "field": source.modified, "value": format_datetime(since)})
+    return client.query_all(
+        source.entity, filters or None, include_fields=["id", *source.fields.keys()]
+    )
+
+
+def _read_contracts(
+    connection: Connection, client: AutotaskClient, watermark: str | None
+) -> list[dict]:
+    """The Recurring Service contracts (since ``watermark``, if any); without a watermark
+    also, by id, the other contracts already copied, so that the rows are complete."""
+    rows = _read(client, CONTRACTS, watermark)
+    if watermark is None:
+        seen = {int(row["id"]) for row in rows}
+        known = AutotaskContract.objects.filter(connection=connection).values_list(
+            "autotask_id", flat=True
+        )
+        others = [autotask_id for autotask_id in known if autotask_id not in seen]
+        if others:
+            rows += client.get_many(
+                "Contracts", others, include_fields=["id", *CONTRACTS.fields.keys()]
+            )
+    return rows
 
 
 def _newest(source: Source, rows: list[dict], previous: str | None) -> str | None:
@@ -214,7 +245,8 @@ def _newest(source: Source, rows: list[dict], previous: str | None) -> str | Non
 def refresh_reference_data(
     connection: Connection, client: AutotaskClient, *, full: bool
 ) -> RefreshResult:
-    """Read Autotask and update the local tables. Autotask calls run outside transactions."""
+    """Read Autotask and update the local tables. Autotask calls run outside transactions.
+    Once every table is stored, ``signals.references_refreshed`` is sent."""
     result = RefreshResult(watermarks=dict(connection.refresh_watermarks or {}))
     client.check_budget()
     result.counts["picklists"] = store_picklists(
@@ -230,10 +262,9 @@ def refresh_reference_data(
     for source in (PRODUCTS, BILLING_CODES):
         rows = _read(client, source, None)
         result.counts[source.entity] = store_rows(connection, source, rows, complete=True)
-    ours = list(
-        AutotaskContract.objects.filter(connection=connection).values_list("autotask_id", flat=True)
-    )
-    if ours:
-        rows = client.get_many("Contracts", ours, include_fields=["id", *CONTRACTS.fields.keys()])
-        result.counts["Contracts"] = store_rows(connection, CONTRACTS, rows, complete=True)
+    watermark = None if full else result.watermarks.get(CONTRACTS.entity)
+    rows = _read_contracts(connection, client, watermark)
+    result.counts["Contracts"] = store_rows(connection, CONTRACTS, rows, complete=watermark is None)
+    result.watermarks[CONTRACTS.entity] = _newest(CONTRACTS, rows, watermark)
+    references_refreshed.send_robust(sender=Connection, connection=connection, full=full)
     return result

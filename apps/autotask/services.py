@@ -27,6 +27,7 @@ from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_h
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
 from apps.core.runs import heartbeat, interrupt_if_worker_lost
+from apps.sandbox.credentials import DEFAULT_CREDENTIALS
 
 logger = logging.getLogger(__name__)
 
@@ -125,9 +126,8 @@ def connection_create(
 
 
 def connection_create_sandbox(*, name: str = "Sandbox", url: str = SANDBOX_URL, user=None):
-    """A connection to the built-in sandbox, with its demo credentials and a fixed zone."""
-    from apps.sandbox.server import DEFAULT_CREDENTIALS
-
+    """A connection to the built-in sandbox, with its demo credentials (from
+    `apps.sandbox.credentials`, never the sandbox's server) and a fixed zone."""
     root = url.rstrip("/")
     return connection_create(
         name=name,

@@ -45,6 +45,7 @@ from apps.catalog.price_services import msp_price_list_import
 from apps.catalog.record_types import billing_frequency_of, record_type_of, term_months_of
 from apps.catalog.rollup import SubscriptionMonth as MonthFigures
 from apps.catalog.rollup import first_of_month, roll_up_subscriptions, rounding_allowance
+from apps.catalog.signals import billing_imported
 from apps.core.choices import RecordType
 
 BATCH = 2000
@@ -880,7 +881,8 @@ def import_billing(
     progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
     """Import `files` ((path, name shown to people) pairs) in one transaction. A refusal
-    changes nothing but the audit log, which records it as a failed import."""
+    changes nothing but the audit log, which records it as a failed import. A success is
+    announced with ``signals.billing_imported``."""
     importer = Importer(month=month, actor=actor, progress=progress)
     try:
         with transaction.atomic():
@@ -896,6 +898,8 @@ def import_billing(
             actor_name=actor or None,
         )
         raise
+    # Robust: the import is committed; a receiver's failure (logged) must not undo that.
+    billing_imported.send_robust(sender=ImportOutcome, outcome=importer.outcome)
     return importer.outcome
 
 

@@ -14,9 +14,11 @@ wins (DOMAIN.md "Prices"):
    (blank: Commercial), then the lowest market code; within that, the latest start.
 3. ``markup_organization`` / ``markup_record_type`` / ``markup_connection_default``:
    unit cost × (1 + percent / 100), the percent from a `MarkupRule` for the organization
-   and record type, else one for the record type (any organization), else the connection's
-   ``default_markups[record_type]``. Azure plan is no exception: its record type
-   ``azure_plan`` has its own rules, per customer where set.
+   and record type, else one for the record type (any organization), else the default
+   markup ``markups[record_type]`` the caller passes in (a connection's default markups:
+   which connection is the caller's choice, prices know no connections; None: none).
+   Azure plan is no exception: its record type ``azure_plan`` has its own rules, per
+   customer where set.
 4. ``none``: nothing applies (``unit_price`` None); ``detail`` says what was missing.
 
 Every final price is rounded to 2 decimals, half up (ERP ÷ months and cost × markup are
@@ -36,7 +38,7 @@ The changes (MSP price edits, markup rules, the MSP price list import) are in
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
@@ -57,6 +59,8 @@ from apps.catalog.rollup import CENT, first_of_month
 from apps.core.choices import RecordType
 
 BILLING_PLAN_MONTHS = {"monthly": 1, "annual": 12, "triennial": 36}
+# Default markup (%) per record type, as a connection keeps them (numbers or their text).
+Markups = Mapping[str, object]
 CHARGE_RECORD_TYPES = frozenset(RecordType.values) - {RecordType.LICENSE_BASED.value}
 
 
@@ -144,7 +148,7 @@ def _decide(
     currency: str,
     month: dt.date,
     unit_cost: Decimal | None,
-    connection,
+    markups: Markups | None,
     msp_price: Callable[[], MspPrice | None],
     erp_rows: Callable[[], list[MicrosoftPrice]],
     markup_rules: Callable[[], dict[int | None, MarkupRule]],
@@ -201,7 +205,7 @@ def _decide(
                 f"markup for {_rule_label(record_type)}",
             )
         )
-    default = (connection.default_markups or {}).get(record_type) if connection else None
+    default = (markups or {}).get(record_type)
     if default not in (None, ""):
         try:
             percent = Decimal(str(default))
@@ -214,7 +218,7 @@ def _decide(
                 (
                     percent,
                     ResolvedPriceSource.MARKUP_CONNECTION_DEFAULT.value,
-                    f"default markup of {connection} for {_rule_label(record_type)}",
+                    f"the connection's default markup for {_rule_label(record_type)}",
                 )
             )
     if candidates:
@@ -241,12 +245,12 @@ def resolve_sales_price(
     currency: str,
     month: dt.date,
     unit_cost: Decimal | None,
-    connection=None,
+    markups: Markups | None = None,
 ) -> ResolvedPrice:
     """The sales price of one unit of ``offer`` for ``organization`` in ``month`` (any day
     of it), by the rules of the module docstring. ``unit_cost`` is the month's cost per
-    unit (charges: the month's total cost). Up to three queries; fewer when an earlier
-    rule wins."""
+    unit (charges: the month's total cost); ``markups`` the default markup per record type
+    (None: none). Up to three queries; fewer when an earlier rule wins."""
     month = first_of_month(month)
 
     def msp_price():
@@ -278,7 +282,7 @@ def resolve_sales_price(
         currency=currency,
         month=month,
         unit_cost=unit_cost,
-        connection=connection,
+        markups=markups,
         msp_price=msp_price,
         erp_rows=erp_rows,
         markup_rules=markup_rules,
@@ -399,7 +403,7 @@ def _erp_in_force(rows: list[MicrosoftPrice], month: dt.date) -> list[MicrosoftP
 
 
 def price_months(
-    months: list[MonthToPrice], connection=None
+    months: list[MonthToPrice], markups: Markups | None = None
 ) -> list[tuple[MonthToPrice, ResolvedPrice]]:
     """Each month and its price, by the rules of `resolve_sales_price`. Three queries
     whatever the number of months and reports: the MSP prices, the Microsoft prices in
@@ -448,7 +452,7 @@ def price_months(
                 currency=currency,
                 month=month,
                 unit_cost=unit_cost,
-                connection=connection,
+                markups=markups,
                 msp_price=lambda key=(offer.pk, currency): msp.get(key),
                 erp_rows=lambda key=erp_key, month=month: _erp_in_force(erp.get(key, []), month),
                 markup_rules=lambda record_type=record_type: rules.get(record_type, {}),
@@ -457,19 +461,23 @@ def price_months(
     return resolved
 
 
-def priced_months(months, connection=None) -> list[tuple[MonthToPrice, ResolvedPrice]]:
+def priced_months(
+    months, markups: Markups | None = None
+) -> list[tuple[MonthToPrice, ResolvedPrice]]:
     """The subscription months of a queryset (any number of reports) with their prices,
     in four queries."""
-    return price_months(months_to_price(months), connection)
+    return price_months(months_to_price(months), markups)
 
 
-def resolve_report_prices(*, report: BillingReport, connection=None) -> dict[int, ResolvedPrice]:
+def resolve_report_prices(
+    *, report: BillingReport, markups: Markups | None = None
+) -> dict[int, ResolvedPrice]:
     """Every subscription month of ``report`` (by id) → its price, as `resolve_sales_price`
     gives it for the month's offer and the subscription's organization, the month's
     record type (else the subscription's), the report's currency and month, and
     `month_unit_cost()`. Four queries whatever the size."""
     months = SubscriptionMonth.objects.filter(report=report)
-    return {row.pk: price for row, price in priced_months(months, connection)}
+    return {row.pk: price for row, price in priced_months(months, markups)}
 
 
 def month_quantity(month: MonthToPrice) -> Decimal:
@@ -494,7 +502,7 @@ def month_sales_amount(month: MonthToPrice, price: ResolvedPrice) -> Decimal | N
     return round_price(price.unit_price * month_quantity(month))
 
 
-def resolved_sales_total(*, report: BillingReport, connection=None) -> Decimal:
+def resolved_sales_total(*, report: BillingReport, markups: Markups | None = None) -> Decimal:
     """Σ `month_sales_amount()` over the report's subscription months, in its currency:
 
     - licence-based (and undecided) months: unit price × the largest quantity of the month
@@ -506,7 +514,7 @@ def resolved_sales_total(*, report: BillingReport, connection=None) -> Decimal:
 
     Each month's amount is rounded to the cent (half up) before adding. Four queries."""
     total = Decimal("0.00")
-    for row, price in priced_months(SubscriptionMonth.objects.filter(report=report), connection):
+    for row, price in priced_months(SubscriptionMonth.objects.filter(report=report), markups):
         amount = month_sales_amount(row, price)
         if amount is not None:
             total += amount

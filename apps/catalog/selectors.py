@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
@@ -28,8 +29,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.module_loading import import_string
 
-from apps.autotask.models import Connection
 from apps.catalog.models import (
     AzureMonth,
     BillingFile,
@@ -39,7 +40,7 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
-from apps.catalog.prices import month_sales_amount, priced_months
+from apps.catalog.prices import Markups, month_sales_amount, priced_months
 from apps.core.choices import RecordType
 
 CHART_MONTHS = 12
@@ -276,28 +277,36 @@ def _by_currency(
     return dict(sorted(by_currency.items()))
 
 
-def pricing_connection():
-    """The connection whose default markups price the charts: the only one there is;
-    with several, none (until organizations are mapped to a connection's companies)."""
-    connections = list(Connection.objects.order_by("pk")[:2])
-    return connections[0] if len(connections) == 1 else None
+def default_markups() -> Markups | None:
+    """The default markups (record type → percent) that price the charts, or None, from
+    the function ``settings.CATALOG_DEFAULT_MARKUPS`` names by its dotted path.
+
+    Which markups apply depends on connections and, later, on which connection each
+    organization is mapped to: knowledge of the apps downstream of the billing data. So
+    the catalog does not choose; it asks the function the project configures (by
+    default `apps.mappings.pricing.default_markups`) and never imports those apps, so
+    the dependencies stay one-way: mappings reads the catalog and the connections, never
+    the reverse (tests/catalog/test_layers.py checks it). A setting rather than a hook
+    registered at start-up: the wiring is visible in one place, like the other callables
+    in settings, and a test or a deployment can point it elsewhere."""
+    return import_string(settings.CATALOG_DEFAULT_MARKUPS)()
 
 
 def monthly_cost_and_sales(
     *,
     organization: Organization | None = None,
     until: dt.date | None = None,
-    connection=None,
+    markups: Markups | None = None,
 ) -> tuple[MonthlyCost, MonthlyCost]:
     """Cost and sales of the whole MSP (or of one organization) in each of the last
     `CHART_MONTHS` report months up to and including ``until`` (default: the newest).
 
     Cost is Σ ``total_cost``; a whole-MSP chart shows every report's currency, an
     organization's only those it was billed in. Sales are Σ `prices.month_sales_amount` of
-    the same subscription months, priced by the rules of ``prices`` (with ``connection``'s
-    default markups); a currency shows only where some month has a price, and months
-    without one are counted in ``unpriced``, never guessed. Six queries whatever the
-    number of months and subscriptions."""
+    the same subscription months, priced by the rules of ``prices`` (``markups``: the
+    default markup per record type, or None); a currency shows only where some month has
+    a price, and months without one are counted in ``unpriced``, never guessed. Six
+    queries whatever the number of months and subscriptions."""
     window, pairs = _chart_window(until)
     if not window:
         return MonthlyCost(months=[], by_currency={}), MonthlyCost(months=[], by_currency={})
@@ -312,7 +321,7 @@ def monthly_cost_and_sales(
     }
     sales: dict[tuple, Decimal] = {}
     unpriced: dict[tuple, int] = defaultdict(int)
-    for row, price in priced_months(rows, connection):
+    for row, price in priced_months(rows, markups):
         amount = month_sales_amount(row, price)
         if amount is None:
             unpriced[(row.currency, row.month)] += 1

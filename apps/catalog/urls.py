@@ -5,14 +5,11 @@ from apps.catalog import views
 app_name = "catalog"
 
 urlpatterns = [
-    path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),
     path(
         "organizations/<int:pk>/",
         views.OrganizationDetailView.as_view(),
         name="organization_detail",
     ),
-    path("offers/", views.OfferListView.as_view(), name="offer_list"),
-    path("subscriptions/", views.SubscriptionListView.as_view(), name="subscription_list"),
     path(
         "subscriptions/<int:pk>/",
         views.SubscriptionDetailView.as_view(),

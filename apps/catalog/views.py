@@ -10,9 +10,6 @@ from apps.accounts.roles import Role, RoleRequiredMixin, has_role
 from apps.catalog import selectors
 from apps.catalog.filtersets import (
     BillingReportFilterSet,
-    OfferFilterSet,
-    OrganizationFilterSet,
-    SubscriptionFilterSet,
 )
 from apps.catalog.models import Organization
 from apps.catalog.tables import (
@@ -20,8 +17,6 @@ from apps.catalog.tables import (
     BillingFileTable,
     BillingReportTable,
     MoneyColumn,
-    OfferTable,
-    OrganizationTable,
     OrganizationTotalsTable,
     RecordTypeTotalsTable,
     SubscriptionMonthTable,
@@ -69,9 +64,11 @@ def chart_context(cost: selectors.MonthlyCost, sales: selectors.MonthlyCost) -> 
 
 
 def charts(*, organization=None, until=None) -> dict:
-    """The cost and sales chart of the last report months (see `chart_context`)."""
+    """The cost and sales chart of the last report months (see `chart_context`), sales
+    with the default markups the project's configured provider gives
+    (`selectors.default_markups`)."""
     cost, sales = selectors.monthly_cost_and_sales(
-        organization=organization, until=until, connection=selectors.pricing_connection()
+        organization=organization, until=until, markups=selectors.default_markups()
     )
     return chart_context(cost, sales)
 
@@ -90,43 +87,6 @@ def series_of(monthly: selectors.MonthlyCost, label: str) -> list[dict]:
         }
         for currency, by_month in monthly.by_currency.items()
     ]
-
-
-class OrganizationListView(ObjectListView):
-    title = "Organizations"
-    table_class = OrganizationTable
-    filterset_class = OrganizationFilterSet
-    empty_text = "No organizations match. Organizations appear when billing files are imported."
-    search_placeholder = "Search name, customer id, domain or country"
-
-    def get_queryset(self):
-        self.month = selectors.latest_report_month()
-        return selectors.organization_list(month=self.month)
-
-    def get_table_kwargs(self):
-        return {"month": self.month}
-
-
-class OfferListView(ObjectListView):
-    title = "Offers"
-    table_class = OfferTable
-    filterset_class = OfferFilterSet
-    empty_text = "No offers match. Offers appear when billing files are imported."
-    search_placeholder = "Search product, SKU, ids or publisher"
-
-    def get_queryset(self):
-        return selectors.offer_list()
-
-
-class SubscriptionListView(ObjectListView):
-    title = "Subscriptions"
-    table_class = SubscriptionTable
-    filterset_class = SubscriptionFilterSet
-    empty_text = "No subscriptions match. Subscriptions appear when billing files are imported."
-    search_placeholder = "Search subscription id, organization or offer"
-
-    def get_queryset(self):
-        return selectors.subscription_list()
 
 
 class BillingReportListView(ObjectListView):

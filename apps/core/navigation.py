@@ -9,13 +9,14 @@ from django.urls import NoReverseMatch, reverse
 class NavEntry:
     label: str
     url_name: str
+    query: str = ""  # what the entry adds to the URL, e.g. "is_mapped=false" (Hide mapped)
 
 
 NAVIGATION = (
     NavEntry("Dashboard", "core:dashboard"),
-    NavEntry("Organizations", "catalog:organization_list"),
-    NavEntry("Offers", "catalog:offer_list"),
-    NavEntry("Subscriptions", "catalog:subscription_list"),
+    NavEntry("Organizations", "mappings:organization_list", "is_mapped=false"),
+    NavEntry("Offers", "mappings:offer_list", "is_mapped=false"),
+    NavEntry("Subscriptions", "mappings:subscription_list"),
     NavEntry("Billing reports", "catalog:billingreport_list"),
     NavEntry("Exports", "exports:exportrun_list"),
     NavEntry("Audit log", "audit:auditentry_list"),
@@ -33,5 +34,7 @@ def navigation_items(current_path: str) -> list[dict]:
         active = url is not None and (
             current_path == url if url == "/" else current_path.startswith(url)
         )
+        if url is not None and entry.query:
+            url = f"{url}?{entry.query}"
         items.append({"label": entry.label, "url": url, "active": active})
     return items

@@ -60,7 +60,8 @@ class OrganizationMapping(Mapping):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization} → {self.company}"
+        # The customer id too, so the audit log finds an organization's mappings by it.
+        return f"{self.organization} ({self.organization.customer_id}) → {self.company}"
 
 
 class OfferMapping(Mapping):
@@ -122,7 +123,9 @@ class SubscriptionMapping(Mapping):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription} → {self.contract}"
+        # The subscription id too, so the audit log finds a subscription's history by it.
+        subscription = self.subscription
+        return f"{subscription.subscription_id} ({subscription}) → {self.contract}"
 
 
 class OrganizationSuggestion(models.Model):

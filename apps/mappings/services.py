@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.autotask.choices import ContractTypeChoices
 from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService, Connection
 from apps.catalog.choices import BillingFrequencyChoices
 from apps.catalog.models import Offer, Organization, Subscription
@@ -86,16 +87,42 @@ def check_service(*, connection: Connection, offer: Offer, service: AutotaskServ
         )
 
 
+def _contract_type_name(contract_type: int | None) -> str:
+    """How a refusal names a contract's type: its label, else the bare number."""
+    if contract_type in ContractTypeChoices.values:
+        return ContractTypeChoices(contract_type).label
+    return f"type {contract_type}"
+
+
+def check_contract_type(contract: AutotaskContract) -> None:
+    """Only a Recurring Service contract carries services, and so subscriptions."""
+    if contract.contract_type == ContractTypeChoices.RECURRING_SERVICE:
+        return
+    recurring = ContractTypeChoices.RECURRING_SERVICE
+    only = f"only {recurring.label} contracts (type {recurring.value}) carry subscriptions."
+    if contract.contract_type is None:
+        raise MappingRefused(
+            f"Contract {contract.autotask_id} ({contract.name}) has no contract type in "
+            f"syncadmin's copy; refresh the connection: {only}"
+        )
+    raise MappingRefused(
+        f"Contract {contract.autotask_id} ({contract.name}) is a "
+        f"{_contract_type_name(contract.contract_type)} contract; {only}"
+    )
+
+
 def check_contract(
     *, connection: Connection, subscription: Subscription, contract: AutotaskContract
 ) -> None:
-    """An active contract of the company the subscription's organization maps to."""
+    """An active Recurring Service contract of the company the subscription's organization
+    maps to."""
     if contract.connection_id != connection.pk:
         raise MappingRefused(f"Contract {contract.autotask_id} belongs to another connection.")
     if contract.gone_at is not None or contract.status != CONTRACT_STATUS_ACTIVE:
         raise MappingRefused(
             f"Contract {contract.autotask_id} ({contract.name}) is not active in Autotask."
         )
+    check_contract_type(contract)
     company = (
         OrganizationMapping.objects.filter(
             connection=connection, organization_id=subscription.organization_id

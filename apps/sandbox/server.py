@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
+from apps.sandbox.credentials import DEFAULT_CREDENTIALS, Credentials
 from apps.sandbox.limits import Limits, Settings
 from apps.sandbox.query import parse_search, parse_search_text, validate_cursor_paging
 from apps.sandbox.rules import Writer, merge_udfs, picklist_values
@@ -29,19 +30,6 @@ from apps.sandbox.store import Store
 from apps.sandbox.units import UnitRows
 from apps.sandbox.values import ApiError, error, method_not_allowed
 
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    secret: str
-    integration_code: str
-
-
-DEFAULT_CREDENTIALS = Credentials(
-    username="api-user@sandbox.syncadmin.local",
-    secret="sandbox-secret",  # noqa: S106 - the sandbox's documented demo credential
-    integration_code="SYNCADMIN-SANDBOX-000000001",
-)
 API_VERSION = "V1.0"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 

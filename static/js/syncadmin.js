@@ -22,3 +22,18 @@
     applyWidths(document);
   });
 })();
+
+/* A list's "select every row" box (data-select-all="NAME") checks the boxes marked
+   data-row-select="NAME" on the page. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var name = event.target.dataset && event.target.dataset.selectAll;
+    if (!name) {
+      return;
+    }
+    document.querySelectorAll('[data-row-select="' + name + '"]').forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+})();

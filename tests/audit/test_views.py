@@ -254,14 +254,48 @@ def test_a_page_costs_the_same_queries_for_5_and_for_60_entries(signed_in, viewe
     assert queries_for_5 == queries_for_60
 
 
-def test_detail_shows_before_after_and_details(signed_in):
+def diff_rows(soup) -> list[dict]:
+    """The difference table's rows, top to bottom: key, change, and each side's text and
+    whether it is marked."""
+    found = []
+    for row in soup.select("[data-testid=diff-table] tbody tr[data-change]"):
+        cells = {cell["data-side"]: cell for cell in row.select("td[data-side]")}
+        found.append(
+            {
+                "key": row.th.code.get_text(strip=True),
+                "change": row["data-change"],
+                **{side: cell.get_text(strip=True) for side, cell in cells.items()},
+                "marked": sorted(
+                    side
+                    for side, cell in cells.items()
+                    if {"table-danger", "table-success"} & set(cell.get("class", []))
+                ),
+                "dimmed": all(
+                    "text-body-secondary" in cell.get("class", [])
+                    for cell in [row.th, *cells.values()]
+                ),
+            }
+        )
+    return found
+
+
+def diff_headers(soup) -> list[str]:
+    return [th.get_text(strip=True) for th in soup.select("[data-testid=diff-table] thead th")]
+
+
+def test_detail_shows_the_entry_the_difference_and_details(signed_in):
     entry = audit_record(
-        operation="Change Connection Offer Mapping",
+        operation="Update Connection Offer Mapping",
         object_type="mappings.offermapping",
         object_id=12,
         object_repr="Microsoft 365 E3 → Office 365 E3",
-        before={"service_id": 301, "note": "old"},
-        after={"service_id": 302, "note": "old"},
+        before={"service_id": 301, "note": "old", "period": 2, "retired": True},
+        after={
+            "service_id": 302,
+            "note": "old",
+            "period": 2,
+            "unit": {"cost": "0.00", "zones": ["eu"]},
+        },
         details={"autotask_ids": [29683812]},
         actor_name="otto-operator",
         connection_name="Contoso PSA",
@@ -269,7 +303,7 @@ def test_detail_shows_before_after_and_details(signed_in):
     )
 
     soup = get_page(signed_in, f"/audit/{entry.pk}/")
-    assert soup.h1.get_text(strip=True) == "Change Connection Offer Mapping"
+    assert soup.h1.get_text(strip=True) == "Update Connection Offer Mapping"
     fields = soup.select_one("[data-testid=entry-fields]")
     labels = [dt_tag.get_text(strip=True) for dt_tag in fields.select("dt")]
     values = [dd.get_text(" ", strip=True) for dd in fields.select("dd")]
@@ -282,20 +316,92 @@ def test_detail_shows_before_after_and_details(signed_in):
         "Request id": "—",
     }
     assert soup.select_one("[data-testid=status]").get_text(strip=True) == "Failed"
-    assert soup.select_one("[data-testid=json-before]").get_text() == (
-        '{\n  "note": "old",\n  "service_id": 301\n}'
-    )
-    assert soup.select_one("[data-testid=json-after]").get_text() == (
-        '{\n  "note": "old",\n  "service_id": 302\n}'
-    )
+
+    assert soup.select_one("[data-testid=diff]")["data-kind"] == "updated"
+    assert diff_headers(soup) == ["Field", "Before", "After"]
+    # Changed keys first (highlighted, named), then the unchanged ones, dimmed.
+    assert diff_rows(soup) == [
+        {"key": "retired", "change": "removed", "before": "true", "after": "—",
+         "marked": ["before"], "dimmed": False},
+        {"key": "service_id", "change": "changed", "before": "301", "after": "302",
+         "marked": ["after", "before"], "dimmed": False},
+        {"key": "unit", "change": "added", "before": "—",
+         "after": '{"cost": "0.00", "zones": ["eu"]}', "marked": ["after"], "dimmed": False},
+        {"key": "note", "change": "unchanged", "before": "old", "after": "old",
+         "marked": [], "dimmed": True},
+        {"key": "period", "change": "unchanged", "before": "2", "after": "2",
+         "marked": [], "dimmed": True},
+    ]  # fmt: skip
+    badges = [badge.get_text(strip=True) for badge in soup.select("[data-testid=diff-change]")]
+    assert badges == ["removed", "changed", "added"]
+    # The unchanged rows are collapsed behind a Bootstrap toggle (no script of our own).
+    unchanged = soup.select_one("[data-testid=diff-unchanged]")
+    assert unchanged["class"] == ["collapse"]
+    assert len(unchanged.select("tr")) == 2
+    toggle = soup.select_one("[data-testid=diff-unchanged-toggle]")
+    assert toggle.get_text(strip=True) == "2 unchanged fields"
+    assert (toggle["data-bs-toggle"], toggle["data-bs-target"]) == ("collapse", "#diff-unchanged")
+
     assert soup.select_one("[data-testid=json-details]").get_text() == (
         '{\n  "autotask_ids": [\n    29683812\n  ]\n}'
     )
-    changes = [
-        [cell.get_text(strip=True) for cell in row.select("th, td")]
-        for row in soup.select("[data-testid=changes] tbody tr")
+    # The stored JSON stays readable, folded away.
+    assert soup.select_one("[data-testid=json-before]").get_text() == (
+        '{\n  "note": "old",\n  "period": 2,\n  "retired": true,\n  "service_id": 301\n}'
+    )
+    assert soup.select_one("[data-testid=json-before]").find_parent("details") is not None
+
+
+def test_detail_of_a_created_object_shows_only_after(signed_in):
+    entry = audit_record(
+        operation="Create Connection Customer Mapping",
+        object_repr="Contoso Ltd → Contoso",
+        after={"company_id": 29683812, "organization": "Contoso Ltd"},
+    )
+    soup = get_page(signed_in, f"/audit/{entry.pk}/")
+
+    assert soup.select_one("[data-testid=diff]")["data-kind"] == "created"
+    assert diff_headers(soup) == ["Field", "After"]
+    assert [(row["key"], row["after"]) for row in diff_rows(soup)] == [
+        ("company_id", "29683812"),
+        ("organization", "Contoso Ltd"),
     ]
-    assert changes == [["service_id", "301", "302"]]
+    assert "before" not in diff_rows(soup)[0]
+    assert soup.select_one("[data-testid=diff-unchanged-toggle]") is None
+    assert soup.select_one("[data-testid=diff-change]") is None
+
+
+def test_detail_of_a_deleted_object_shows_only_before(signed_in):
+    entry = audit_record(
+        operation="Delete Connection Customer Mapping",
+        object_repr="Contoso Ltd → Contoso",
+        before={"company_id": 29683812, "settings": {"zones": ["eu", "us"]}},
+    )
+    soup = get_page(signed_in, f"/audit/{entry.pk}/")
+
+    assert soup.select_one("[data-testid=diff]")["data-kind"] == "deleted"
+    assert diff_headers(soup) == ["Field", "Before"]
+    assert [(row["key"], row["before"]) for row in diff_rows(soup)] == [
+        ("company_id", "29683812"),
+        ("settings", '{"zones": ["eu", "us"]}'),
+    ]
+    assert "after" not in diff_rows(soup)[0]
+
+
+def test_detail_of_a_failed_change_that_changed_nothing(signed_in):
+    entry = audit_record(
+        operation="Update Connection Offer Mapping",
+        before={"service_id": 301},
+        after={"service_id": 301},
+        status="failed",
+    )
+    soup = get_page(signed_in, f"/audit/{entry.pk}/")
+
+    assert soup.select_one("[data-testid=diff-nothing-changed]").get_text(strip=True) == (
+        "No field changed."
+    )
+    assert [row["key"] for row in diff_rows(soup)] == ["service_id"]
+    assert diff_rows(soup)[0]["dimmed"]
 
 
 def test_detail_of_an_entry_without_data(signed_in):
@@ -303,7 +409,10 @@ def test_detail_of_an_entry_without_data(signed_in):
     soup = get_page(signed_in, f"/audit/{entry.pk}/")
     for slug in ("before", "after", "details"):
         assert soup.select_one(f"[data-testid=json-{slug}]").get_text(strip=True) == "None"
-    assert soup.select_one("[data-testid=changes]") is None
+    assert soup.select_one("[data-testid=diff-table]") is None
+    assert soup.select_one("[data-testid=diff-empty]").get_text(strip=True) == (
+        "No before or after was recorded."
+    )
 
 
 def test_detail_of_a_missing_entry_is_404(signed_in):
@@ -355,3 +464,16 @@ def test_the_navigation_links_to_the_audit_log(signed_in):
     soup = get_page(signed_in, LIST_URL)
     link = soup.select_one("[data-testid=main-nav] a.nav-link.active")
     assert (link.get_text(strip=True), link["href"]) == ("Audit log", LIST_URL)
+
+
+def test_the_list_and_a_detail_with_a_difference_need_no_inline_code(signed_in, entries):
+    """The Content-Security-Policy allows no inline script or style (tests/test_csp.py)."""
+    from tests.test_csp import inline_code
+
+    entry = audit_record(
+        operation="Update Markup Rule",
+        before={"percent": "5", "record_type": "azure_plan", "gone": 1},
+        after={"percent": "10", "record_type": "azure_plan", "nested": {"a": [1]}},
+    )
+    for url in (LIST_URL + "?status=failed", f"/audit/{entry.pk}/"):
+        assert inline_code(signed_in.get(url).content) == [], url

@@ -23,6 +23,7 @@ from apps.autotask.services import (
     refresh_run_execute,
 )
 from tests.conftest import ROOT, child_env
+from tests.sandbox.helpers import new_contract
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +138,42 @@ def test_contracts_syncadmin_created_are_read_back(sandbox):
     connection = connection_create_sandbox(url=sandbox.root)
     AutotaskContract.objects.create(connection=connection, autotask_id=contract, name="old")
     assert refresh(connection, full=True).status == "succeeded"
-    assert AutotaskContract.objects.get(connection=connection).name == "Ours"
+    copied = AutotaskContract.objects.get(connection=connection)
+    assert (copied.name, copied.contract_type) == ("Ours", 7)
+
+
+def contracts_copied(connection) -> dict[str, int]:
+    return dict(
+        AutotaskContract.objects.filter(connection=connection).values_list("name", "contract_type")
+    )
+
+
+def test_every_recurring_service_contract_is_copied_then_only_what_changed(sandbox):
+    sandbox.admin("POST", "/reset", json={"seed": "demo"})
+    connection = connection_create_sandbox(url=sandbox.root)
+    assert refresh(connection, full=True).status == "succeeded"
+    # The demo's hand-made Recurring Service contracts; not its Time & Materials or Block
+    # Hours ones, which no subscription can be mapped to.
+    assert contracts_copied(connection) == {
+        "Managed Services Agreement 2026 - Contoso Ltd": 7,
+        "Managed Backup - Woodgrove Bank": 7,
+    }
+
+    backup = AutotaskContract.objects.get(connection=connection, name__startswith="Managed Backup")
+    renamed = sandbox.patch("/Contracts", {"id": backup.autotask_id, "contractName": "Backup"})
+    assert renamed.status_code == 200, renamed.text
+    company = AutotaskCompany.objects.get(connection=connection, name="Contoso Ltd").autotask_id
+    new_contract(sandbox, company, name="New recurring")
+    new_contract(sandbox, company, name="New hours", contract_type=4)
+    run = refresh(connection, full=False)
+    assert run.status == "succeeded", run.error
+    assert contracts_copied(connection) == {
+        "Managed Services Agreement 2026 - Contoso Ltd": 7,
+        "Backup": 7,
+        "New recurring": 7,
+    }
+    # The two changed, and the one stamped with the previous watermark (read again: `gte`).
+    assert run.counts["Contracts"]["read"] == 3
 
 
 def test_with_20_percent_failures_and_throttling_the_copy_is_exact(sandbox):
@@ -225,13 +261,13 @@ def test_two_worker_processes_share_the_concurrency_limit(sandbox):
             cwd=ROOT,
             env=child_env(),
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,  # the log (e.g. the suggestions it queues) apart
             text=True,
         )
         for run in runs
     ]
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
-    assert all(output.strip().startswith("succeeded") for output in outputs), outputs
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert all(out.strip().startswith("succeeded") for out, _ in outputs), outputs
     counters = sandbox.admin("GET", "/counters").json()
     assert counters["max_concurrent"], counters
     assert max(counters["max_concurrent"].values()) == 1  # two processes, limit 1

@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apps.audit.models import AuditEntry
-from apps.autotask.models import Connection
 from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.models import (
     BillingReport,
@@ -59,14 +58,6 @@ def make_organization(name="Contoso Ltd", country="US", number=1) -> Organizatio
     )
 
 
-def make_connection(**markups) -> Connection:
-    connection = Connection(name="Autotask", username="u", integration_code="c")
-    connection.set_secret("s")
-    connection.default_markups = markups
-    connection.save()
-    return connection
-
-
 def erp_row(erp="132", **values) -> MicrosoftPrice:
     defaults = {
         "product_id": "CFQ7TTC0LH18",
@@ -96,7 +87,7 @@ def contoso():
 
 
 def resolve(offer, organization, *, cost="10", record_type="license_based", currency="USD",
-            month=FEB, connection=None) -> ResolvedPrice:  # fmt: skip
+            month=FEB, markups=None) -> ResolvedPrice:  # fmt: skip
     return resolve_sales_price(
         offer=offer,
         organization=organization,
@@ -104,7 +95,7 @@ def resolve(offer, organization, *, cost="10", record_type="license_based", curr
         currency=currency,
         month=month,
         unit_cost=D(cost) if cost is not None else None,
-        connection=connection,
+        markups=markups,
     )
 
 
@@ -112,35 +103,40 @@ def resolve(offer, organization, *, cost="10", record_type="license_based", curr
 
 
 def test_each_rule_in_turn_msp_erp_organization_record_type_connection_none(offer, contoso):
-    connection = make_connection(license_based="5")
+    markups = {"license_based": "5"}  # a connection's default markups, as it keeps them
     MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("12.5"), source="edited")
     erp_row("132")
     MarkupRule.objects.create(record_type="license_based", organization=contoso, percent=20)
     MarkupRule.objects.create(record_type="license_based", organization=None, percent=15)
 
-    price = resolve(offer, contoso, connection=connection)
+    price = resolve(offer, contoso, markups=markups)
     assert (price.unit_price, price.source) == (D("12.50"), "msp_price")  # the MSP's own
     assert "Edited in syncadmin" in price.detail
 
     MspPrice.objects.all().delete()
-    price = resolve(offer, contoso, connection=connection)
+    price = resolve(offer, contoso, markups=markups)
     assert (price.unit_price, price.source) == (D("11.00"), "microsoft_erp")  # 132 / 12
     assert "132.00 USD per annual billing ÷ 12" in price.detail
 
     MicrosoftPrice.objects.all().delete()
-    price = resolve(offer, contoso, connection=connection)
+    price = resolve(offer, contoso, markups=markups)
     assert (price.unit_price, price.source) == (D("12.00"), "markup_organization")  # 10 × 1.20
     assert "Contoso Ltd" in price.detail
 
     MarkupRule.objects.filter(organization=contoso).delete()
-    price = resolve(offer, contoso, connection=connection)
+    price = resolve(offer, contoso, markups=markups)
     assert (price.unit_price, price.source) == (D("11.50"), "markup_record_type")  # 10 × 1.15
 
     MarkupRule.objects.all().delete()
-    price = resolve(offer, contoso, connection=connection)
+    price = resolve(offer, contoso, markups=markups)
     assert (price.unit_price, price.source) == (D("10.50"), "markup_connection_default")  # ×1.05
+    assert "+ 5% (the connection's default markup for Licence-based" in price.detail
 
-    price = resolve(offer, contoso, connection=None)
+    price = resolve(offer, contoso, markups={"license_based": "five"})
+    assert price.source == "none"
+    assert "the connection's default markup 'five' is not a number" in price.detail
+
+    price = resolve(offer, contoso, markups=None)
     assert price == ResolvedPrice(None, "none", price.detail)
     assert "no MSP price in USD" in price.detail
     assert "no markup for Licence-based (CSP 365)" in price.detail
@@ -304,9 +300,9 @@ def test_the_report_resolver_answers_like_the_single_one_in_four_queries(
     report_setup, django_assert_num_queries
 ):
     report, months = report_setup
-    connection = make_connection(software_subscription="5")
+    markups = {"software_subscription": "5"}
     with django_assert_num_queries(4):
-        resolved = resolve_report_prices(report=report, connection=connection)
+        resolved = resolve_report_prices(report=report, markups=markups)
     expected = {
         "A": (D("12.50"), "msp_price"),
         "B": (D("11.00"), "microsoft_erp"),
@@ -330,7 +326,7 @@ def test_the_report_resolver_answers_like_the_single_one_in_four_queries(
             currency="USD",
             month=report.month,
             unit_cost=row.total_cost if charge else row.unit_cost,
-            connection=connection,
+            markups=markups,
         )
         assert single == resolved[row.pk]
 
@@ -357,9 +353,8 @@ def test_resolved_sales_total(report_setup, django_assert_num_queries):
     report, _ = report_setup
     # 125.00 + 33.00 + 24.00 + 46.00 + 220.00 + 12.00 = 460.00; G has no price: adds nothing
     assert resolved_sales_total(report=report) == D("460.00")
-    connection = make_connection(software_subscription="5")
     with django_assert_num_queries(4):
-        total = resolved_sales_total(report=report, connection=connection)
+        total = resolved_sales_total(report=report, markups={"software_subscription": 5})
     assert total == D("565.00")  # + G: 100 × 1.05
 
 

@@ -202,8 +202,9 @@ def assert_assets_from_the_app(soup: BeautifulSoup) -> None:
 def test_the_navigation_links_to_the_billing_screens(signed_in):
     soup = get_page(signed_in, "/")
     links = {a.get_text(strip=True): a["href"] for a in soup.select("[data-testid=main-nav] a")}
-    assert links["Organizations"] == "/organizations/"
-    assert links["Offers"] == "/offers/"
+    # The mapping screens, with "Hide mapped" on (issue 10).
+    assert links["Organizations"] == "/organizations/?is_mapped=false"
+    assert links["Offers"] == "/offers/?is_mapped=false"
     assert links["Subscriptions"] == "/subscriptions/"
     assert links["Billing reports"] == "/reports/"
 
@@ -241,11 +242,22 @@ def test_organization_list_shows_the_march_example(signed_in, march):
         "Customer id",
         "Domains",
         "Country",
+        "Autotask company",
+        "Best match",
         "Subscriptions",
         "Cost March 2022",
     ]
     assert table_rows(soup) == [
-        ["Contoso Ltd", CUSTOMER, "contoso.onmicrosoft.com", "US", "1", "275.23 EUR"]
+        [
+            "Contoso Ltd",
+            CUSTOMER,
+            "contoso.onmicrosoft.com",
+            "US",
+            "Not mapped",
+            "—",
+            "1",
+            "275.23 EUR",
+        ]
     ]
     organization = Organization.objects.get()
     link = soup.select_one("[data-testid=object-table] tbody a")
@@ -329,59 +341,50 @@ def test_an_organization_without_cost_has_no_chart(signed_in):
 # -- offers ----------------------------------------------------------------------------
 
 
-def test_offer_list_shows_every_offer_with_its_subscriptions(signed_in, march):
+def test_offer_list_shows_the_offers_in_use_with_their_subscriptions(signed_in, march):
     Offer.objects.create(product_id="UNUSED", sku_id="0001", product_name="Visio Plan 2",
                          sku_name="Visio Plan 2", term="P1M", billing_frequency="monthly",
                          record_type="license_based", publisher="Microsoft")  # fmt: skip
+    make_month(dt.date(2025, 1, 1), organizations=1, prefix="Org")
     soup = get_page(signed_in, "/offers/")
     assert table_headers(soup) == [
-        "Product",
-        "SKU",
-        "Term",
+        "Offer",
         "Billing frequency",
+        "Term",
         "Record type",
-        "Publisher",
         "Subscriptions",
+        "Autotask service",
     ]
     rows = table_rows(soup)
-    assert rows[0][:5] == [
-        "Microsoft 365 Business Standard",
-        "Microsoft 365 Business Standard",
+    # Visio has no subscription: it is not listed (nothing of it is ever exported).
+    assert len(rows) == 2
+    assert rows[0][0].startswith("Microsoft 365 Business Standard")
+    assert rows[0][1:] == [
+        "Monthly",
         "P1Y",
-        "Monthly",
         "Licence-based (CSP 365)",
+        "1",
+        "Not mapped",
     ]
-    assert rows[0][-1] == "1"
-    assert rows[1] == [
-        "Visio Plan 2",
-        "Visio Plan 2",
-        "P1M",
-        "Monthly",
-        "Licence-based (CSP 365)",
-        "Microsoft",
-        "0",
+    offers = lambda query: [  # noqa: E731
+        text.split(" ")[0] for text in column(get_page(signed_in, "/offers/" + query), "Offer")
     ]
-    products = lambda query: column(get_page(signed_in, "/offers/" + query), "Product")  # noqa: E731
-    assert products("?has_subscriptions=true") == ["Microsoft 365 Business Standard"]
-    assert products("?has_subscriptions=false") == ["Visio Plan 2"]
-    assert products("?has_subscriptions=") == ["Microsoft 365 Business Standard", "Visio Plan 2"]
-    assert products("?q=visio") == ["Visio Plan 2"]
-    assert products("?q=UNUSED") == ["Visio Plan 2"]  # the product id
-    assert products("?sort=-product_name") == ["Visio Plan 2", "Microsoft 365 Business Standard"]
-    assert products("?sort=subscription_count") == [
-        "Visio Plan 2",
-        "Microsoft 365 Business Standard",
-    ]
-    assert products("?record_type=azure_plan") == []
+    assert offers("?q=visio") == []
+    assert offers("?q=CFQ7TTC0LDPB") == ["Microsoft"]  # the product id
+    assert offers("?sort=-product_name")[-1] == "Microsoft"
+    assert offers("?record_type=azure_plan") == []
 
 
 def test_a_blank_tri_state_filter_is_not_counted_as_a_filter(signed_in):
-    soup = get_page(signed_in, "/offers/?has_subscriptions=&q=")
+    soup = get_page(signed_in, "/organizations/?has_subscriptions=&q=")
     assert soup.select_one("#list-filter-form.show") is None
-    soup = get_page(signed_in, "/offers/?has_subscriptions=false")
+    soup = get_page(signed_in, "/organizations/?has_subscriptions=false")
     assert soup.select_one("#list-filter-form.show") is not None
     selected = soup.select_one("select[name=has_subscriptions] option[selected]")
     assert selected.get_text(strip=True) == "No"
+    # "Hide mapped" has its own toggle: arriving with it does not open the filters.
+    soup = get_page(signed_in, "/organizations/?is_mapped=false")
+    assert soup.select_one("#list-filter-form.show") is None
 
 
 # -- subscriptions ---------------------------------------------------------------------
@@ -397,6 +400,9 @@ def test_subscription_list_shows_the_march_example(signed_in, march):
         "Term end",
         "Billing frequency",
         "Record type",
+        "Company",
+        "Autotask contract",
+        "History",
     ]
     assert table_rows(soup) == [
         [
@@ -407,6 +413,9 @@ def test_subscription_list_shows_the_march_example(signed_in, march):
             "2023-03-04",
             "Monthly",
             "Licence-based (CSP 365)",
+            "— not mapped",
+            "Map the organization first",
+            "Audit log",
         ]
     ]
     subscription = Subscription.objects.get()
@@ -414,6 +423,7 @@ def test_subscription_list_shows_the_march_example(signed_in, march):
     assert links == [
         f"/organizations/{subscription.organization_id}/",
         f"/subscriptions/{subscription.pk}/",
+        f"/audit/?object={subscription.subscription_id}",
     ]
 
 
@@ -715,9 +725,10 @@ def queries_for(client, url: str, testid: str = "object-table") -> tuple[int, in
 @pytest.mark.parametrize(
     ("url", "testid"),
     [
-        ("/organizations/", "object-table"),
-        ("/offers/", "object-table"),
-        ("/subscriptions/", "object-table"),
+        # The mapping screens show 25 rows a page: 50 puts all 30 on one.
+        ("/organizations/?per_page=50", "object-table"),
+        ("/offers/?per_page=50", "object-table"),
+        ("/subscriptions/?per_page=50", "object-table"),
         ("/reports/", "object-table"),
     ],
 )

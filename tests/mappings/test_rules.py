@@ -258,6 +258,85 @@ def test_a_subscription_maps_to_an_active_contract_of_its_company(
     assert SubscriptionMapping.objects.count() == 1
 
 
+def known_contract(connection, sandbox, name: str) -> AutotaskContract:
+    """One of the demo's other contracts (not Recurring Service), as a full refresh copies
+    it once syncadmin knows its id: made known first, then read over HTTP."""
+    search = {"filter": [{"op": "eq", "field": "contractName", "value": name}]}
+    [item] = sandbox.post("/Contracts/query", json=search).json()["items"]
+    AutotaskContract.objects.create(connection=connection, autotask_id=item["id"], name="?")
+    run = RefreshRun.objects.create(connection=connection, kind="full")
+    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
+    return AutotaskContract.objects.get(connection=connection, autotask_id=item["id"])
+
+
+@pytest.mark.parametrize(
+    ("contract_name", "company_name", "type_name"),
+    [
+        ("Time and Materials - Northwind Traders", "Northwind Traders", "Time & Materials"),
+        ("Block Hours 2026 - Fabrikam Inc", "Fabrikam Inc", "Block Hours"),
+    ],
+)
+def test_only_a_recurring_service_contract_carries_a_subscription(
+    connection, operator, sandbox, contract_name, company_name, type_name
+):
+    contract = known_contract(connection, sandbox, contract_name)
+    assert contract.contract_type != 7 and contract.status == 1  # active, of its company
+    organization = Organization.objects.create(customer_id="c-other", name=company_name)
+    organization_mapping_set(
+        connection=connection,
+        organization=organization,
+        company=company(connection, name=company_name),
+        user=operator,
+    )
+    subscription = Subscription.objects.create(
+        subscription_id="s-1", organization=organization, offer=offer()
+    )
+    message = (
+        f"Contract {contract.autotask_id} ({contract_name}) is a {type_name} contract; only "
+        "Recurring Service contracts (type 7) carry subscriptions."
+    )
+    with pytest.raises(MappingRefused) as refused:
+        subscription_mapping_set(
+            connection=connection, subscription=subscription, contract=contract, user=operator
+        )
+    assert str(refused.value) == message
+    assert not SubscriptionMapping.objects.exists()
+    failed = AuditEntry.objects.get(status="failed")
+    assert (failed.operation, failed.details["error"]) == (
+        "Update Connection Subscription Mapping",
+        message,
+    )
+
+
+def test_the_demo_recurring_service_contract_is_copied_with_its_type_and_accepted(
+    connection, organization, operator
+):
+    # Copied by the fixture's refresh: every Recurring Service contract is read.
+    contract = AutotaskContract.objects.get(
+        connection=connection, name="Managed Services Agreement 2026 - Contoso Ltd"
+    )
+    assert (contract.contract_type, contract.get_contract_type_display()) == (
+        7,
+        "Recurring Service",
+    )
+    organization_mapping_set(
+        connection=connection,
+        organization=organization,
+        company=company(connection, name="Contoso Ltd"),
+        user=operator,
+    )
+    subscription = Subscription.objects.create(
+        subscription_id="s-1", organization=organization, offer=offer()
+    )
+    mapping = subscription_mapping_set(
+        connection=connection, subscription=subscription, contract=contract, user=operator
+    )
+    assert SubscriptionMapping.objects.get() == mapping
+    assert mapping.contract == contract
+    [created] = entries("Create Connection Subscription Mapping")
+    assert created.after["contract_id"] == contract.autotask_id
+
+
 def test_the_command_line_maps_unmaps_and_refuses_with_the_reason(connection, organization):
     import io
 

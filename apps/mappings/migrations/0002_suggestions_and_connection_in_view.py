@@ -7,38 +7,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('autotask', '0002_refresh_run_interrupted'),
-        ('catalog', '0005_import_run_attempts'),
-        ('mappings', '0001_initial'),
+        ("autotask", "0002_refresh_run_interrupted"),
+        ("catalog", "0005_import_run_attempts"),
+        ("mappings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConnectionInView',
+            name="ConnectionInView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='autotask.connection', verbose_name='connection')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="autotask.connection",
+                        verbose_name="connection",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='OrganizationSuggestion',
+            name="OrganizationSuggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField(verbose_name='score')),
-                ('basis', models.CharField(choices=[('domain', 'Domain'), ('name', 'Name')], max_length=10, verbose_name='basis')),
-                ('rank', models.PositiveSmallIntegerField(verbose_name='rank')),
-                ('computed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='computed')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='autotask.autotaskcompany', verbose_name='company')),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='autotask.connection', verbose_name='connection')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='company_suggestions', to='catalog.organization', verbose_name='organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.FloatField(verbose_name="score")),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[("domain", "Domain"), ("name", "Name")],
+                        max_length=10,
+                        verbose_name="basis",
+                    ),
+                ),
+                ("rank", models.PositiveSmallIntegerField(verbose_name="rank")),
+                (
+                    "computed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="computed"
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="autotask.autotaskcompany",
+                        verbose_name="company",
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="autotask.connection",
+                        verbose_name="connection",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="company_suggestions",
+                        to="catalog.organization",
+                        verbose_name="organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'organization', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('connection', 'organization', 'company'), name='organization_suggestion_unique'), models.UniqueConstraint(fields=('connection', 'organization', 'rank'), name='organization_suggestion_rank_unique'), models.CheckConstraint(condition=models.Q(('score__gte', 0), ('score__lte', 1)), name='organization_suggestion_score_range')],
+                "ordering": ["connection", "organization", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("connection", "organization", "company"),
+                        name="organization_suggestion_unique",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("connection", "organization", "rank"),
+                        name="organization_suggestion_rank_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("score__gte", 0), ("score__lte", 1)),
+                        name="organization_suggestion_score_range",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,8 +5,9 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.sandbox.credentials import DEFAULT_CREDENTIALS, Credentials
 from apps.sandbox.seed import SEEDS
-from apps.sandbox.server import DEFAULT_CREDENTIALS, Credentials, SandboxServer, build_app
+from apps.sandbox.server import SandboxServer, build_app
 
 
 class Command(BaseCommand):
