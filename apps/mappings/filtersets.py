@@ -3,6 +3,7 @@ navigation arrives with ``?is_mapped=false``."""
 
 from apps.catalog.filtersets import OfferFilterSet, OrganizationFilterSet, SubscriptionFilterSet
 from apps.core.filtersets import tri_state
+from apps.mappings.selectors import billed_in_latest_report
 
 
 class HideMappedMixin:
@@ -39,7 +40,8 @@ class OrganizationMappingFilterSet(HideMappedMixin, OrganizationFilterSet):
         return queryset.filter(best__organization_id__isnull=not value)
 
     def filter_billed(self, queryset, name, value):
-        return queryset.filter(billed=value)
+        billed = billed_in_latest_report()
+        return queryset.filter(billed if value else ~billed)
 
 
 class OfferMappingFilterSet(HideMappedMixin, OfferFilterSet):

@@ -47,6 +47,13 @@ def row_urls() -> dict[str, str]:
     return {name: reverse(f"mappings:{name}") for name in ROW_URLS}
 
 
+def page_rows(table, whole) -> None:
+    """A table sorted and paged on keys only: its page's rows read whole from ``whole``,
+    in the page's order (one query for the page, whatever the list's size)."""
+    page = table.page.object_list
+    page.data = selectors.rows_in_order(whole, [row.pk for row in page.data])
+
+
 def toggle_url(request, name: str = "is_mapped") -> str:
     """The current URL with "Hide mapped" flipped (and back to the first page)."""
     query = request.GET.copy()
@@ -62,9 +69,9 @@ class MappingListView(ObjectListView):
     """A mapping screen: the connection selector, the header counts, "Hide mapped"."""
 
     template_name = "mappings/mapping_list.html"
-    # A mapping row carries forms and a picker: 25 rows keep a page quick to draw and to
+    # A mapping row carries forms and a picker: 20 rows keep a page quick to draw and to
     # work through (?per_page= shows up to 200).
-    table_pagination = table_pagination(25)
+    table_pagination = table_pagination(20)
     kind = ""
 
     def setup(self, request, *args, **kwargs):
@@ -109,9 +116,26 @@ class OrganizationMappingListView(MappingListView):
     empty_text = "No organizations match. Organizations appear when billing files are imported."
     search_placeholder = "Search name, customer id, domain or country"
 
+    # Sorting by a figure needs whole rows; otherwise the list is sorted and paged on
+    # keys only (selectors.organization_rows(lean=True)).
+    FIGURE_SORTS = ("subscription_count", "month_cost")
+
     def rows(self):
         self.month = catalog_selectors.latest_report_month()
-        return selectors.organization_rows(connection=self.connection, month=self.month)
+        query = self.request.GET
+        self.lean = not query.get("has_subscriptions") and (
+            query.get("sort", "").lstrip("-") not in self.FIGURE_SORTS
+        )
+        return selectors.organization_rows(
+            connection=self.connection, month=self.month, lean=self.lean
+        )
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        if self.lean and hasattr(table, "page"):
+            whole = selectors.organization_rows(connection=self.connection, month=self.month)
+            page_rows(table, whole)
+        return table
 
     def counts(self):
         return {
@@ -152,7 +176,13 @@ class SubscriptionMappingListView(MappingListView):
     search_placeholder = "Search subscription id, organization or offer"
 
     def rows(self):
-        return selectors.subscription_rows(connection=self.connection)
+        return selectors.subscription_rows(connection=self.connection, lean=True)
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        if hasattr(table, "page"):
+            page_rows(table, selectors.subscription_rows(connection=self.connection))
+        return table
 
     def counts(self):
         return selectors.subscription_counts(connection=self.connection)
