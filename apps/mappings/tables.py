@@ -16,7 +16,12 @@ from apps.catalog.tables import (
 
 SELECT = {
     "th__input": {"data-select-all": "row-select", "aria-label": "Select every row on the page"},
-    "td__input": {"class": "form-check-input", "data-row-select": "row-select"},
+    # The rows' boxes belong to the bulk form above the table (the table is no form).
+    "td__input": {
+        "class": "form-check-input",
+        "data-row-select": "row-select",
+        "form": "bulk-form",
+    },
 }
 
 
@@ -36,7 +41,7 @@ class CellColumn(tables.TemplateColumn):
 
 
 def selection_column() -> tables.CheckBoxColumn:
-    return tables.CheckBoxColumn(accessor="pk", attrs={**SELECT, "input": {"form": "bulk-form"}})
+    return tables.CheckBoxColumn(accessor="pk", attrs=SELECT)
 
 
 class OrganizationMappingTable(OrganizationTable):

@@ -161,3 +161,28 @@ def test_a_viewer_sees_the_mapping_screens_without_controls(page, live_server, b
         assert main.locator("[hx-post], form[method=post], input[type=checkbox]").count() == 0
         assert main.get_by_test_id("upload-csv").count() == 0
         assert main.get_by_text("Choose…").count() == 0
+
+
+def test_an_operator_maps_every_selected_organization_to_one_company(
+    page, live_server, billed, operator
+):
+    sign_in(page, live_server.url, operator.username, TEST_PASSWORD)
+    page.get_by_test_id("main-nav").get_by_role("link", name="Organizations").click()
+    # "Select every row", then leave Contoso out.
+    page.get_by_label("Select every row on the page").check()
+    row_of(page, "Contoso Ltd").locator("input[type=checkbox]").uncheck()
+    page.get_by_test_id("bulk-company-search").fill("woodgrove")
+    choice = page.locator("#bulk-company-results").get_by_test_id("company-choice")
+    choice.filter(has_text="Woodgrove Bank").locator("input[type=radio]").check()
+    page.get_by_test_id("bulk-review").click()
+    planned = page.get_by_test_id("planned-changes").inner_text()
+    assert "Contoso" not in planned
+    assert all(name in planned for name in ("Fabrikam", "Tailspin", "Blue Yonder"))
+    page.get_by_test_id("confirm").click()
+    page.get_by_test_id("messages").wait_for()
+    assert (
+        "Mapped 3 organizations to Woodgrove Bank" in page.get_by_test_id("messages").inner_text()
+    )
+    assert set(OrganizationMapping.objects.values_list("company__name", flat=True)) == {
+        "Woodgrove Bank"
+    }
