@@ -154,6 +154,13 @@ def test_an_operator_maps_with_pickers_bulk_and_a_file_and_reads_the_audit_log(
 
 def test_a_viewer_sees_the_mapping_screens_without_controls(page, live_server, billed, viewer):
     sign_in(page, live_server.url, viewer.username, TEST_PASSWORD)
+    # The download follows the quick search (which reloads only the list).
+    page.get_by_test_id("main-nav").get_by_role("link", name="Organizations").click()
+    page.get_by_test_id("quick-search").fill("tailspin")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=download-csv]').href.includes('q=tailspin')"
+    )
+    assert page.get_by_test_id("result-count").inner_text().startswith("1 result")
     for entry in ("Organizations", "Offers", "Subscriptions"):
         page.get_by_test_id("main-nav").get_by_role("link", name=entry).click()
         page.get_by_test_id("object-table").wait_for()
