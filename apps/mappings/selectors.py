@@ -205,11 +205,12 @@ def rows_in_order(rows: QuerySet, keys: list[int]) -> list:
 
 
 def subscription_counts(*, connection: Connection | None) -> dict:
-    return (
-        Subscription.objects.annotate(mapping=_mapping_of(connection, "contract_mappings"))
-        .order_by()
-        .aggregate(total=Count("pk"), mapped=Count("mapping__subscription_id"))
-    )
+    """The header's figures: subscriptions, and those mapped by hand (two counts, each of
+    one table: cheaper than one query joining them at 20,000 subscriptions)."""
+    return {
+        "total": Subscription.objects.count(),
+        "mapped": SubscriptionMapping.objects.filter(connection=connection).count(),
+    }
 
 
 # -- the pickers -----------------------------------------------------------------------------
