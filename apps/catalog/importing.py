@@ -26,7 +26,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from apps.audit.services import audit_record
 from apps.catalog.choices import BillingLineKindChoices, SubscriptionStatusChoices
-from apps.catalog.importers import read_any
+from apps.catalog.importers import detect_format, read_any
 from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.importers.msp_pricelist_csv import BILLING_FREQUENCIES, is_msp_price_list
 from apps.catalog.importers.records import PriceListRow, ReconLine, UsageLine
@@ -345,9 +345,13 @@ class FileState:
     invoices: set = field(default_factory=set)
 
 
+USAGE_FORMATS = frozenset({"usage_csv", "usage_jsonl"})
+
+
 class Importer:
     def __init__(self, *, month: dt.date | None, actor: str, progress=None):
         self.month = first_of_month(month) if month else None
+        self.month_given = month is not None
         self.actor = actor
         self.progress = progress
         self.outcome = ImportOutcome()
@@ -355,6 +359,9 @@ class Importer:
         self.organizations: dict[str, Organization] = {}
         self.offers: dict[tuple, Offer] = {}
         self.subscriptions: dict[str, Subscription] = {}
+        # Invoice number → the report holding its reconciliation lines (this import's or
+        # an earlier one's), looked up once per number: daily usage goes to that report.
+        self.invoice_reports: dict[str, BillingReport] = {}
         self.lines_read = 0
 
     # -- reference rows, created on first sight and kept in memory -----------------
@@ -365,6 +372,53 @@ class Importer:
             report, _ = BillingReport.objects.get_or_create(month=month, currency=currency)
             self.reports[key] = report
         return self.reports[key]
+
+    def _invoice_report(self, number: str, line: UsageLine, name: str) -> BillingReport:
+        """The report of invoice ``number``: the one holding reconciliation lines with that
+        InvoiceNumber, from this import (invoice files are read first) or an earlier one.
+        One query per invoice number; a number nobody has is refused."""
+        report = self.invoice_reports.get(number)
+        if report is None:
+            # JSON "contains" is not on SQLite: narrow by text, then compare exactly.
+            candidates = BillingFile.objects.filter(
+                kind=BillingLineKindChoices.INVOICE, invoice_numbers__icontains=number
+            ).order_by("-pk")
+            found = None
+            for report_id, numbers in candidates.values_list("report_id", "invoice_numbers"):
+                if number in numbers:
+                    found = report_id
+                    break
+            if found is None:
+                raise ImportValidationError(
+                    name,
+                    line.source_line,
+                    "InvoiceNumber",
+                    f"invoice {number} is in no invoice reconciliation file of this import "
+                    "or an earlier one, so the report this daily usage belongs to cannot be "
+                    f"told: import the invoice reconciliation file of {number} first, or "
+                    "together with this file",
+                )
+            report = BillingReport.objects.get(pk=found)
+            report = self.reports.setdefault((report.month, report.currency), report)
+            self.invoice_reports[number] = report
+        if line.billing_currency != report.currency:
+            raise ImportValidationError(
+                name,
+                line.source_line,
+                "BillingCurrency",
+                f"expected {report.currency}, the currency of invoice {number}, got "
+                f"{line.billing_currency}",
+            )
+        if self.month_given and report.month != self.month:
+            raise ImportValidationError(
+                name,
+                line.source_line,
+                "InvoiceNumber",
+                f"invoice {number} belongs to the {report.month:%B %Y} report, not to "
+                f"{self.month:%B %Y}, the month of this import: import this usage file "
+                "without a month, or with its invoice's",
+            )
+        return report
 
     def _organization(self, line) -> Organization:
         organization = self.organizations.get(line.customer_id)
@@ -516,7 +570,20 @@ class Importer:
 
     # -- files ---------------------------------------------------------------------
 
-    def add_file(self, path: Path, name: str) -> None:
+    def add_files(self, files: list[tuple[Path, str]]) -> None:
+        """Invoice files first (a header read tells them apart), so daily usage finds
+        the report of its invoice whatever the order the files were given in; the
+        outcome lists the files in that order."""
+        usage = [detect_format(Path(path), file_name=name) in USAGE_FORMATS for path, name in files]
+        order = sorted(range(len(files)), key=lambda index: usage[index])
+        outcomes = {}
+        for index in order:
+            path, name = files[index]
+            self.add_file(Path(path), name, usage=usage[index])
+            outcomes[index] = self.outcome.files.pop()
+        self.outcome.files += [outcomes[index] for index in range(len(files))]
+
+    def add_file(self, path: Path, name: str, *, usage: bool = False) -> None:
         sha = file_sha256(path)
         earlier = BillingFile.objects.filter(sha256=sha).first()
         if earlier is not None:
@@ -531,7 +598,9 @@ class Importer:
                 )
             )
             return
-        with read_any(path, file_name=name, month=self.month) as stream:
+        # Usage dates are checked here, not by the reader: billed usage follows its
+        # invoice's report, whatever its usage dates (Azure is billed in arrears).
+        with read_any(path, file_name=name, month=None if usage else self.month) as stream:
             self._read(stream, path, name, sha)
 
     def _read(self, stream, path: Path, name: str, sha: str) -> None:
@@ -548,6 +617,9 @@ class Importer:
         billing_file.line_count = state.count
         billing_file.invoice_numbers = invoices
         billing_file.save(update_fields=["line_count", "invoice_numbers"])
+        if billing_file.kind == BillingLineKindChoices.INVOICE:
+            for number in invoices:
+                self.invoice_reports.setdefault(number, billing_file.report)
         replaced = self._replace_earlier(billing_file)
         audit_record(
             operation="Import Billing File",
@@ -574,8 +646,11 @@ class Importer:
         currency = None
         seen_organizations: dict[str, int] = {}  # usage files: once per customer is enough
         seen_subscriptions: dict[str, int] = {}
-        # With the month known when the file was opened, the reader refuses other months.
+        # Invoice files: with the month known when the file was opened, the reader refuses
+        # other months. Usage files are read without it (see add_file).
         check_month = self.month is None
+        report = None
+        invoice_number = None  # of the usage line before: its report is known
         for line in stream:
             if state.count == 0:  # the format is known once the first row is read
                 if isinstance(line, PriceListRow):
@@ -585,22 +660,45 @@ class Importer:
                 invoice = isinstance(line, ReconLine)
                 kind = BillingLineKindChoices.INVOICE if invoice else BillingLineKindChoices.USAGE
                 column = "OrderDate" if invoice else "UsageDate"
+                if not invoice:
+                    report, month, why = self._usage_file_report(line, name)
+                    invoice_number = line.invoice_number
+                    check_month = True
+            elif not invoice and line.invoice_number != invoice_number:
+                invoice_number = line.invoice_number
+                if invoice_number:  # per invoice number, not per line: few per file
+                    if invoice_number not in self.invoice_reports:
+                        state.writer.pause()  # the look-up queries
+                    other = self._invoice_report(invoice_number, line, name)
+                    if other != report:
+                        raise ImportValidationError(
+                            name,
+                            line.source_line,
+                            "InvoiceNumber",
+                            f"invoice {invoice_number} belongs to the {other} report, the "
+                            f"lines before it to {report}: import the daily usage of each "
+                            "invoice as its own file",
+                        )
             if check_month:
-                day = line.order_date if invoice else line.usage_date
-                if self.month is None:
-                    self.month = first_of_month(day)
-                if day.year != self.month.year or day.month != self.month.month:
+                if invoice:
+                    day = line.order_date
+                    if self.month is None:
+                        self.month = first_of_month(day)
+                    month, why = self.month, "the month of this import"
+                else:
+                    day = line.usage_date
+                if day.year != month.year or day.month != month.month:
                     raise ImportValidationError(
                         name,
                         line.source_line,
                         column,
-                        f"expected a date in {self.month:%B %Y}, the month of this import, "
-                        f"got {day.isoformat()}",
+                        f"expected a date in {month:%B %Y}, {why}, got {day.isoformat()}",
                     )
             line_currency = line.currency if invoice else line.billing_currency
             if currency is None:
                 currency = line_currency
-                report = self._report(self.month, currency)
+                if report is None:
+                    report = self._report(self.month, currency)
                 state.file = BillingFile.objects.create(
                     report=report,
                     name=name,
@@ -653,6 +751,20 @@ class Importer:
             self._report_progress(len(rows))
         if state.writer is not None:
             state.writer.close()
+
+    def _usage_file_report(self, line: UsageLine, name: str) -> tuple:
+        """For a usage file, from its first line: the report its lines go to (None: the
+        report of the import's month, made once the currency is known), and the month
+        every usage date must fall in, with why. Billed usage (an InvoiceNumber) goes to
+        its invoice's report and its dates stay in its first line's month; usage without
+        one (unbilled) belongs to the month of the import."""
+        if line.invoice_number:
+            report = self._invoice_report(line.invoice_number, line, name)
+            month = first_of_month(line.usage_date)
+            return report, month, "the usage month of the lines before it"
+        if self.month is None:
+            self.month = first_of_month(line.usage_date)
+        return None, self.month, "the month of this import"
 
     def _report_progress(self, lines: int) -> None:
         self.lines_read += lines
@@ -886,8 +998,7 @@ def import_billing(
     importer = Importer(month=month, actor=actor, progress=progress)
     try:
         with transaction.atomic():
-            for path, name in files:
-                importer.add_file(Path(path), name)
+            importer.add_files(files)
             importer.finish()
     except ImportValidationError as problem:
         audit_record(

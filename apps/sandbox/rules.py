@@ -9,7 +9,7 @@ from apps.sandbox.schema import (
     Entity,
 )
 from apps.sandbox.store import Store
-from apps.sandbox.units import UnitRows
+from apps.sandbox.units import UnitRows, current_prices
 from apps.sandbox.values import coerce, error, now_stored, parse_datetime, times
 
 POSTED_PERIOD_MESSAGE = (
@@ -185,6 +185,9 @@ class Writer:
             self.store, entity, current.get("userDefinedFields"), udfs
         )
         self.store.save(entity.name, record)
+        after = getattr(self, f"_after_update_{entity.name}", None)
+        if after:
+            after(current, record)
         return record_id
 
     def delete(self, entity: Entity, record_id: int, *, parent_id: int) -> int:
@@ -222,11 +225,64 @@ class Writer:
 
     def _before_update_Contracts(self, current: dict, record: dict) -> dict:
         self._check_dates(record)
+        new_start, old_start = day_of(record.get("startDate")), day_of(current.get("startDate"))
+        if new_start != old_start:
+            # Billing periods start on the start date: moving it either way deletes or
+            # re-cuts every period from the earlier of the two dates on.
+            earliest = min(day for day in (new_start, old_start) if day is not None)
+            if in_posted_period(self.store, current["id"], earliest):
+                raise error(POSTED_PERIOD_MESSAGE)
         new_end, old_end = day_of(record.get("endDate")), day_of(current.get("endDate"))
         shortened = new_end and old_end and new_end < old_end
         if shortened and in_posted_period(self.store, current["id"], new_end):
             raise error(POSTED_PERIOD_MESSAGE)
         return record
+
+    def _after_update_Contracts(self, current: dict, record: dict) -> None:
+        new_end, old_end = day_of(record.get("endDate")), day_of(current.get("endDate"))
+        if new_end and old_end and new_end < old_end:
+            self._remove_after(record["id"], new_end)
+
+    def _remove_after(self, contract_id: int, end: dt.date) -> None:
+        """A shortened contract loses what was added after its new end: the adjustments
+        dated after it, and the unit rows past it (extending again makes new ones)."""
+        services = {
+            row["id"]: row
+            for row in self.store.rows("ContractServices")
+            if row["contractID"] == contract_id
+        }
+        touched = set()
+        for adjustment in self.store.rows("ContractServiceAdjustments"):
+            if (
+                adjustment["contractServiceID"] in services
+                and day_of(adjustment["effectiveDate"]) > end
+            ):
+                self.store.remove("ContractServiceAdjustments", adjustment["id"])
+                touched.add(adjustment["contractServiceID"])
+        unit_ids = self.store.meta["unit_ids"]
+        kept = {
+            key: row_id
+            for key, row_id in unit_ids.items()
+            if not (
+                int(key.split(":")[0]) in services
+                and dt.date.fromisoformat(key.split(":")[1]) > end
+            )
+        }
+        if len(kept) != len(unit_ids):
+            self.store.set_meta("unit_ids", kept)
+        for service_id in touched:
+            # A price set by a removed adjustment goes with it.
+            service = services[service_id]
+            remaining = [
+                item
+                for item in self.store.rows("ContractServiceAdjustments")
+                if item["contractServiceID"] == service_id
+            ]
+            unit_price, unit_cost = current_prices(service, remaining)
+            if (unit_price, unit_cost) != (service.get("unitPrice"), service.get("unitCost")):
+                self.store.save(
+                    "ContractServices", {**service, "unitPrice": unit_price, "unitCost": unit_cost}
+                )
 
     @staticmethod
     def _check_dates(record: dict) -> None:
@@ -270,11 +326,28 @@ class Writer:
 
     def _before_update_ContractServices(self, current: dict, record: dict) -> dict:
         # On update only the price and the invoice description may change.
-        return {
+        updated = {
             **current,
             "unitPrice": record.get("unitPrice"),
             "invoiceDescription": record.get("invoiceDescription"),
         }
+        if updated["unitPrice"] != current.get("unitPrice"):
+            # The new price applies to every period not yet approved and posted, after any
+            # change made before it; posted rows keep the price they were posted with.
+            updated.setdefault("_baseUnitPrice", current.get("unitPrice"))
+            updated.setdefault("_baseUnitCost", current.get("unitCost"))
+            made_before = [
+                item["id"]
+                for item in self.store.rows("ContractServiceAdjustments")
+                if item["contractServiceID"] == current["id"]
+            ]
+            edit = {
+                "unitPrice": updated["unitPrice"],
+                "postedThrough": self.store.posted_through(current["contractID"]),
+                "afterAdjustment": max(made_before, default=0),
+            }
+            updated["_priceEdits"] = [*(current.get("_priceEdits") or ()), edit]
+        return updated
 
     # -- adjustments -----------------------------------------------------------------
 

@@ -5,6 +5,10 @@ last `contractPeriodType` months), split at every adjustment's effective date in
 period. `units` is the absolute count on the row's start date; `price` and `cost` are the
 row's extended amounts (units × the unit price and cost in effect). Row ids are stable:
 the same contract service and start date keep the same id as rows are recomputed.
+
+Prices change in the order the changes were made: a priced adjustment sets the price of the
+rows from its effective date on, an update of the line's `unitPrice` sets it on every row
+that was not yet approved and posted when it was made. Neither reaches a posted row.
 """
 
 import datetime as dt
@@ -42,6 +46,63 @@ def billing_periods(contract: dict) -> list[tuple[dt.date, dt.date]]:
     return periods
 
 
+def price_changes(contract_service: dict, adjustments: list[dict]) -> list[dict]:
+    """The line's price and cost changes in the order they were made.
+
+    Each is `{"from": day}` (a priced adjustment: rows starting on or after the day) or
+    `{"unposted_after": day | None}` (a `unitPrice` update: rows ending after the day that
+    was posted through when it was made), with the `unitPrice` and/or `unitCost` it sets.
+    """
+    ordered = []
+    for item in adjustments:
+        change = {}
+        if item.get("adjustedUnitPrice") is not None:
+            change["unitPrice"] = item["adjustedUnitPrice"]
+        if item.get("adjustedUnitCost") is not None:
+            change["unitCost"] = item["adjustedUnitCost"]
+        if change:
+            change["from"] = parse_datetime(item["effectiveDate"]).date()
+            ordered.append(((item["id"], 0, 0), change))
+    for index, edit in enumerate(contract_service.get("_priceEdits") or ()):
+        posted = edit.get("postedThrough")
+        change = {
+            "unitPrice": edit.get("unitPrice"),
+            "unposted_after": dt.date.fromisoformat(posted) if posted else None,
+        }
+        ordered.append(((edit.get("afterAdjustment") or 0, 1, index), change))
+    return [change for _, change in sorted(ordered, key=lambda pair: pair[0])]
+
+
+def base_prices(contract_service: dict) -> tuple:
+    """The unit price and cost the line had before any change."""
+    return (
+        contract_service.get("_baseUnitPrice", contract_service.get("unitPrice")),
+        contract_service.get("_baseUnitCost", contract_service.get("unitCost")),
+    )
+
+
+def current_prices(contract_service: dict, adjustments: list[dict]) -> tuple:
+    """The unit price and cost after the latest change: what the line itself shows."""
+    unit_price, unit_cost = base_prices(contract_service)
+    for change in price_changes(contract_service, adjustments):
+        unit_price = change.get("unitPrice", unit_price)
+        unit_cost = change.get("unitCost", unit_cost)
+    return unit_price, unit_cost
+
+
+def prices_for_row(base: tuple, changes: list[dict], row_start: dt.date, row_end: dt.date):
+    unit_price, unit_cost = base
+    for change in changes:
+        if "from" in change:
+            applies = change["from"] <= row_start
+        else:
+            applies = change["unposted_after"] is None or row_end > change["unposted_after"]
+        if applies:
+            unit_price = change.get("unitPrice", unit_price)
+            unit_cost = change.get("unitCost", unit_cost)
+    return unit_price, unit_cost
+
+
 def contract_service_rows(store: Store, contract_service: dict, adjustments: list[dict]):
     contract = store.get("Contracts", contract_service["contractID"])
     if contract is None:
@@ -53,6 +114,8 @@ def contract_service_rows(store: Store, contract_service: dict, adjustments: lis
     posted_day = dt.date.fromisoformat(posted) if posted else None
     posted_at = store.meta.get("posted_at", {}).get(str(contract["id"]))
     unit_ids = store.meta["unit_ids"]
+    base = base_prices(contract_service)
+    price_list = price_changes(contract_service, adjustments)
 
     for period_start, period_end in billing_periods(contract):
         cuts = sorted({day for day, _, _ in changes if period_start < day <= period_end})
@@ -64,16 +127,11 @@ def contract_service_rows(store: Store, contract_service: dict, adjustments: lis
                 else period_end
             )
             units = 0
-            unit_price = contract_service.get("_baseUnitPrice", contract_service.get("unitPrice"))
-            unit_cost = contract_service.get("_baseUnitCost", contract_service.get("unitCost"))
             for day, _, item in changes:
                 if day > row_start:
                     break
                 units += item.get("unitChange") or 0
-                if item.get("adjustedUnitPrice") is not None:
-                    unit_price = item["adjustedUnitPrice"]
-                if item.get("adjustedUnitCost") is not None:
-                    unit_cost = item["adjustedUnitCost"]
+            unit_price, unit_cost = prices_for_row(base, price_list, row_start, row_end)
             key = f"{contract_service['id']}:{row_start.isoformat()}"
             row_id = unit_ids.get(key)
             if row_id is None:

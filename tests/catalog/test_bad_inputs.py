@@ -10,6 +10,7 @@ from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.importing import import_billing
 from tests.catalog.generator import (
     RECON_COLUMNS,
+    azure_plan_recon_row,
     usage_row,
     write_csv,
     write_jsonl,
@@ -169,25 +170,34 @@ def _price_list(tmp_path):
     return path
 
 
-def good_file(tmp_path, case: str):
-    """A good file of the same month as the bad one, imported first in the same call."""
+def azure_invoice_file(tmp_path):
+    """The invoice (G127575010, November 2025) the usage rows of the generator belong to."""
+    path = tmp_path / "good-recon-azure.csv"
+    write_recon_csv(path, [azure_plan_recon_row()])
+    return path
+
+
+def good_files(tmp_path, case: str):
+    """Good files of the same month as the bad one, imported first in the same call. Daily
+    usage is imported with its invoice: usage whose invoice is in no import is refused
+    (its report is its invoice's), which would hide the problem the bad file has."""
     if case.startswith("usage line"):
         path = tmp_path / "good-usage.csv"
         write_usage_csv(path, [usage_row(), usage_row(UsageDate="11/05/2025")])
-        return path
+        return [azure_invoice_file(tmp_path), path]
     path = tmp_path / "good-recon.csv"
     write_recon_csv(path, march_rows(InvoiceNumber="G000000009"))
-    return path
+    return [path]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_bad_file_changes_nothing(tmp_path, case):
     make, expected = CASES[case]
-    good = good_file(tmp_path, case)
+    good = good_files(tmp_path, case)
     bad = make(tmp_path)
     before = counts()
     with pytest.raises(ImportValidationError) as problem:
-        import_billing([(good, good.name), (bad, bad.name)])
+        import_billing([*((path, path.name) for path in good), (bad, bad.name)])
     message = str(problem.value)
     for words in expected:
         assert words in message, message
@@ -195,7 +205,10 @@ def test_a_bad_file_changes_nothing(tmp_path, case):
 
 
 def test_the_good_files_alone_import(tmp_path):
-    recon = good_file(tmp_path, "any")
-    usage = good_file(tmp_path, "usage line of another month")
+    # The usage file alone follows its invoice, imported in an earlier call (alone with no
+    # invoice imported it is refused: tests/catalog/test_usage_follows_invoice.py).
+    [recon] = good_files(tmp_path, "any")
+    invoice, usage = good_files(tmp_path, "usage line of another month")
     assert import_billing([(recon, recon.name)]).files[0].lines == 11
+    assert import_billing([(invoice, invoice.name)]).files[0].lines == 1
     assert import_billing([(usage, usage.name)]).files[0].lines == 2

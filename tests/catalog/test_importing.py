@@ -228,9 +228,11 @@ def test_azure_rounding_allowance_grows_with_an_exchange_rate(tmp_path):
 
 def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscription(tmp_path):
     # Microsoft's marketplace example lines have a blank customerId. The Azure plan is
-    # Contoso's from the first line, so the blank line is Contoso's too.
+    # Contoso's from the first line, so the blank line is Contoso's too. Unbilled usage
+    # (no InvoiceNumber), so the file imports alone: billed usage follows its invoice,
+    # which this test is not about.
     usage = tmp_path / "usage.csv"
-    base = {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN}
+    base = {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN, "InvoiceNumber": ""}
     write_usage_csv(
         usage,
         [
