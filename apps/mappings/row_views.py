@@ -2,6 +2,9 @@
 or a subscription, and the pickers that list what it can be mapped to. htmx swaps the
 row's mapping cell with the answer; without script a form post returns to the screen."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,15 +35,80 @@ def _row_pk(data, name: str) -> int:
     return int(value)
 
 
-def _answer(request, *, template: str, record, connection, fallback: str, problem=None):
+@dataclass(frozen=True)
+class RowKind:
+    """One kind of mapping screen row: what it maps (``source``, named ``name`` in the
+    form) to what (``target``, the form's ``target_field``), and how its cell is drawn."""
+
+    name: str
+    source: type
+    target: type
+    target_field: str
+    mapping: type
+    set_mapping: Callable
+    rows: Callable  # (connection) -> the screen's rows, each with its mapping annotated
+    template: str
+    screen: str
+
+    def record(self, connection, pk: int):
+        return get_object_or_404(self.rows(connection), pk=pk)
+
+    def target_of(self, connection, value):
+        if not str(value or "").isdigit():
+            return None
+        return self.target.objects.filter(connection=connection, pk=int(value)).first()
+
+
+ORGANIZATION = RowKind(
+    name="organization",
+    source=Organization,
+    target=AutotaskCompany,
+    target_field="company",
+    mapping=OrganizationMapping,
+    set_mapping=organization_mapping_set,
+    rows=lambda connection: selectors.organization_rows(
+        connection=connection, month=catalog_selectors.latest_report_month()
+    ),
+    template="mappings/_organization_mapping.html",
+    screen="mappings:organization_list",
+)
+OFFER = RowKind(
+    name="offer",
+    source=Offer,
+    target=AutotaskService,
+    target_field="service",
+    mapping=OfferMapping,
+    set_mapping=offer_mapping_set,
+    rows=lambda connection: selectors.offer_rows(connection=connection),
+    template="mappings/_offer_mapping.html",
+    screen="mappings:offer_list",
+)
+SUBSCRIPTION = RowKind(
+    name="subscription",
+    source=Subscription,
+    target=AutotaskContract,
+    target_field="contract",
+    mapping=SubscriptionMapping,
+    set_mapping=subscription_mapping_set,
+    rows=lambda connection: selectors.subscription_rows(connection=connection),
+    template="mappings/_subscription_mapping.html",
+    screen="mappings:subscription_list",
+)
+
+
+def company_of(connection, value) -> AutotaskCompany | None:
+    return ORGANIZATION.target_of(connection, value)
+
+
+def _answer(request, kind: RowKind, connection, pk: int, problem: str | None = None):
     """htmx gets the row's mapping cell again (with the refusal, if any); a plain form
     post goes back to the screen with the outcome as a message."""
     if request.htmx:
         return render(
             request,
-            template,
+            kind.template,
             {
-                "record": record,
+                "record": kind.record(connection, pk),
                 "connection": connection,
                 "can_map": True,
                 "problem": problem,
@@ -49,62 +117,60 @@ def _answer(request, *, template: str, record, connection, fallback: str, proble
         )
     if problem:
         messages.error(request, problem)
-    return redirect(back_url(request, fallback))
+    return redirect(back_url(request, reverse(kind.screen)))
 
 
-def _organization_record(connection, pk: int):
-    month = catalog_selectors.latest_report_month()
-    return get_object_or_404(selectors.organization_rows(connection=connection, month=month), pk=pk)
+def map_view(kind: RowKind):
+    """POST ``<kind.name>`` and ``<kind.target_field>``: map the row (checked, audited)."""
+
+    @role_required(Role.OPERATOR)
+    @require_POST
+    def view(request):
+        connection = connection_or_404(request)
+        pk = _row_pk(request.POST, kind.name)
+        source = get_object_or_404(kind.source, pk=pk)
+        target = kind.target_of(connection, request.POST.get(kind.target_field))
+        problem = None
+        if target is None:
+            problem = f"Choose a {kind.target_field} from the list."
+        else:
+            try:
+                kind.set_mapping(
+                    connection=connection,
+                    **{kind.name: source, kind.target_field: target},
+                    user=request.user,
+                )
+            except MappingRefused as refusal:
+                problem = str(refusal)
+        return _answer(request, kind, connection, pk, problem)
+
+    return view
 
 
-def company_of(connection, value) -> AutotaskCompany | None:
-    if not str(value or "").isdigit():
-        return None
-    return AutotaskCompany.objects.filter(connection=connection, pk=int(value)).first()
+def unmap_view(kind: RowKind):
+    """POST ``<kind.name>``: remove the row's mapping (audited), if it has one."""
+
+    @role_required(Role.OPERATOR)
+    @require_POST
+    def view(request):
+        connection = connection_or_404(request)
+        pk = _row_pk(request.POST, kind.name)
+        mapping = kind.mapping.objects.filter(
+            connection=connection, **{f"{kind.name}_id": pk}
+        ).first()
+        if mapping is not None:
+            mapping_delete(mapping=mapping, user=request.user)
+        return _answer(request, kind, connection, pk)
+
+    return view
 
 
-@role_required(Role.OPERATOR)
-@require_POST
-def organization_map(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "organization")
-    organization = get_object_or_404(Organization, pk=pk)
-    company = company_of(connection, request.POST.get("company"))
-    problem = None
-    if company is None:
-        problem = "Choose a company from the list."
-    else:
-        try:
-            organization_mapping_set(
-                connection=connection, organization=organization, company=company, user=request.user
-            )
-        except MappingRefused as refusal:
-            problem = str(refusal)
-    return _answer(
-        request,
-        template="mappings/_organization_mapping.html",
-        record=_organization_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:organization_list"),
-        problem=problem,
-    )
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def organization_unmap(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "organization")
-    mapping = OrganizationMapping.objects.filter(connection=connection, organization_id=pk).first()
-    if mapping is not None:
-        mapping_delete(mapping=mapping, user=request.user)
-    return _answer(
-        request,
-        template="mappings/_organization_mapping.html",
-        record=_organization_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:organization_list"),
-    )
+organization_map = map_view(ORGANIZATION)
+organization_unmap = unmap_view(ORGANIZATION)
+offer_map = map_view(OFFER)
+offer_unmap = unmap_view(OFFER)
+subscription_map = map_view(SUBSCRIPTION)
+subscription_unmap = unmap_view(SUBSCRIPTION)
 
 
 @role_required(Role.OPERATOR)
@@ -138,59 +204,6 @@ def company_picker(request):
     )
 
 
-def _offer_record(connection, pk: int):
-    return get_object_or_404(selectors.offer_rows(connection=connection), pk=pk)
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def offer_map(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "offer")
-    offer = get_object_or_404(Offer, pk=pk)
-    value = request.POST.get("service", "")
-    service = (
-        AutotaskService.objects.filter(connection=connection, pk=int(value)).first()
-        if value.isdigit()
-        else None
-    )
-    problem = None
-    if service is None:
-        problem = "Choose a service from the list."
-    else:
-        try:
-            offer_mapping_set(
-                connection=connection, offer=offer, service=service, user=request.user
-            )
-        except MappingRefused as refusal:
-            problem = str(refusal)
-    return _answer(
-        request,
-        template="mappings/_offer_mapping.html",
-        record=_offer_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:offer_list"),
-        problem=problem,
-    )
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def offer_unmap(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "offer")
-    mapping = OfferMapping.objects.filter(connection=connection, offer_id=pk).first()
-    if mapping is not None:
-        mapping_delete(mapping=mapping, user=request.user)
-    return _answer(
-        request,
-        template="mappings/_offer_mapping.html",
-        record=_offer_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:offer_list"),
-    )
-
-
 @role_required(Role.OPERATOR)
 @require_GET
 def service_picker(request):
@@ -208,62 +221,6 @@ def service_picker(request):
             "text": text.strip(),
             "urls": row_urls(),
         },
-    )
-
-
-def _subscription_record(connection, pk: int):
-    return get_object_or_404(selectors.subscription_rows(connection=connection), pk=pk)
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def subscription_map(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "subscription")
-    subscription = get_object_or_404(Subscription, pk=pk)
-    value = request.POST.get("contract", "")
-    contract = (
-        AutotaskContract.objects.filter(connection=connection, pk=int(value)).first()
-        if value.isdigit()
-        else None
-    )
-    problem = None
-    if contract is None:
-        problem = "Choose a contract from the list."
-    else:
-        try:
-            subscription_mapping_set(
-                connection=connection,
-                subscription=subscription,
-                contract=contract,
-                user=request.user,
-            )
-        except MappingRefused as refusal:
-            problem = str(refusal)
-    return _answer(
-        request,
-        template="mappings/_subscription_mapping.html",
-        record=_subscription_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:subscription_list"),
-        problem=problem,
-    )
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def subscription_unmap(request):
-    connection = connection_or_404(request)
-    pk = _row_pk(request.POST, "subscription")
-    mapping = SubscriptionMapping.objects.filter(connection=connection, subscription_id=pk).first()
-    if mapping is not None:
-        mapping_delete(mapping=mapping, user=request.user)
-    return _answer(
-        request,
-        template="mappings/_subscription_mapping.html",
-        record=_subscription_record(connection, pk),
-        connection=connection,
-        fallback=reverse("mappings:subscription_list"),
     )
 
 
