@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from apps.autotask.models import AutotaskCompany, RefreshRun
-from apps.autotask.services import connection_create_sandbox, refresh_run_execute
+from apps.autotask.models import AutotaskCompany
 from apps.catalog.importing import import_billing
 from apps.mappings.models import OfferMapping, OrganizationMapping, OrganizationSuggestion
 from tests.browser.conftest import sign_in
 from tests.catalog.generator import write_recon_csv
 from tests.catalog.scenarios import march_rows
 from tests.conftest import TEST_PASSWORD
+from tests.mappings.conftest import refreshed_sandbox_connection
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,10 +33,7 @@ CUSTOMERS = [
 def billed(sandbox, tmp_path, worker):
     """The sandbox's demo companies refreshed, then four customers' March billing
     imported; the worker computes the suggestions after each."""
-    sandbox.admin("POST", "/reset", json={"seed": "demo"})
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = RefreshRun.objects.create(connection=connection, kind="full")
-    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
+    connection = refreshed_sandbox_connection(sandbox)
     rows = []
     for number, (customer, name, domain) in enumerate(CUSTOMERS):
         for row in march_rows(

@@ -17,8 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.audit.models import AuditEntry
-from apps.autotask.models import AutotaskCompany, AutotaskService, RefreshRun
-from apps.autotask.services import connection_create_sandbox, refresh_run_execute
+from apps.autotask.models import AutotaskCompany, AutotaskService
 from apps.catalog.models import Offer, Organization, Subscription
 from apps.mappings import file_forms
 from apps.mappings.mapping_files import (
@@ -38,15 +37,6 @@ pytestmark = pytest.mark.django_db
 
 ORGANIZATIONS_HEADER = "customer_id,organization,company_id,company"
 OFFERS_HEADER = "offer_key,offer,offer_id,service_id,service"
-
-
-@pytest.fixture
-def connection(sandbox):
-    sandbox.admin("POST", "/reset", json={"seed": "demo"})
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = RefreshRun.objects.create(connection=connection, kind="full")
-    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
-    return connection
 
 
 @pytest.fixture(autouse=True)

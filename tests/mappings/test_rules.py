@@ -6,7 +6,7 @@ import pytest
 
 from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService, RefreshRun
-from apps.autotask.services import connection_create_sandbox, refresh_run_execute
+from apps.autotask.services import refresh_run_execute
 from apps.catalog.models import Offer, Organization, Subscription
 from apps.mappings.models import OfferMapping, OrganizationMapping, SubscriptionMapping
 from apps.mappings.services import (
@@ -18,15 +18,6 @@ from apps.mappings.services import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def connection(sandbox):
-    sandbox.admin("POST", "/reset", json={"seed": "demo"})
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = RefreshRun.objects.create(connection=connection, kind="full")
-    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
-    return connection
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.audit.models import AuditEntry
-from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService, RefreshRun
-from apps.autotask.services import connection_create_sandbox, refresh_run_execute
+from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService
+from apps.autotask.services import connection_create_sandbox
 from apps.catalog.models import BillingReport, Offer, Organization, Subscription, SubscriptionMonth
 from apps.mappings.models import (
     ConnectionInView,
@@ -27,16 +27,6 @@ from tests.conftest import log_in
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def demo(sandbox):
-    """The sandbox's demo companies, services and contracts, copied by a real refresh."""
-    sandbox.admin("POST", "/reset", json={"seed": "demo"})
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = RefreshRun.objects.create(connection=connection, kind="full")
-    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
-    return connection
 
 
 def company(connection, name) -> AutotaskCompany:
@@ -101,7 +91,7 @@ def rows(soup) -> list[str]:
 # -- Organizations ---------------------------------------------------------------------------
 
 
-def test_the_navigation_arrives_with_hide_mapped_on(client, viewer, demo, organizations):
+def test_the_navigation_arrives_with_hide_mapped_on(client, viewer, connection, organizations):
     client_for(client, viewer)
     soup = page(client.get(reverse("core:dashboard")))
     links = {link.get_text(strip=True): link["href"] for link in soup.select("nav a")}
@@ -109,15 +99,17 @@ def test_the_navigation_arrives_with_hide_mapped_on(client, viewer, demo, organi
     assert links["Offers"] == reverse("mappings:offer_list") + "?is_mapped=false"
 
 
-def test_organizations_show_mapping_suggestion_and_counts(client, operator, demo, organizations):
-    contoso = company(demo, "Contoso Ltd")
+def test_organizations_show_mapping_suggestion_and_counts(
+    client, operator, connection, organizations
+):
+    contoso = company(connection, "Contoso Ltd")
     OrganizationMapping.objects.create(
-        connection=demo, organization=organizations["Contoso"], company=contoso
+        connection=connection, organization=organizations["Contoso"], company=contoso
     )
     OrganizationSuggestion.objects.create(
-        connection=demo,
+        connection=connection,
         organization=organizations["Tailspin Toys"],
-        company=company(demo, "Tailspin Toys"),
+        company=company(connection, "Tailspin Toys"),
         score=0.97,
         basis="name",
         rank=1,
@@ -150,11 +142,11 @@ def test_organizations_show_mapping_suggestion_and_counts(client, operator, demo
 
 
 def test_an_organization_is_mapped_changed_and_unmapped_in_place(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     client_for(client, operator)
     fabrikam = organizations["Fabrikam"]
-    target = company(demo, "Fabrikam Inc")
+    target = company(connection, "Fabrikam Inc")
     url = reverse("mappings:organization_map")
     cell = page(client.post(url, {"organization": fabrikam.pk, "company": target.pk}, **HTMX))
     assert cell.select_one("[data-testid=mapped-company]").get_text() == "Fabrikam Inc"
@@ -162,7 +154,7 @@ def test_an_organization_is_mapped_changed_and_unmapped_in_place(
     [created] = AuditEntry.objects.filter(operation="Create Connection Customer Mapping")
     assert created.after["company_id"] == target.autotask_id
 
-    other = company(demo, "Contoso Ltd")
+    other = company(connection, "Contoso Ltd")
     page(client.post(url, {"organization": fabrikam.pk, "company": other.pk}, **HTMX))
     [changed] = AuditEntry.objects.filter(operation="Update Connection Customer Mapping")
     assert (changed.before["company_id"], changed.after["company_id"]) == (
@@ -178,10 +170,10 @@ def test_an_organization_is_mapped_changed_and_unmapped_in_place(
 
 
 def test_a_refused_company_is_said_in_the_cell_and_changes_nothing(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     client_for(client, operator)
-    vendor = AutotaskCompany.objects.filter(connection=demo, company_type=7).first()
+    vendor = AutotaskCompany.objects.filter(connection=connection, company_type=7).first()
     url = reverse("mappings:organization_map")
     data = {"organization": organizations["Contoso"].pk, "company": vendor.pk}
     cell = page(client.post(url, data, **HTMX))
@@ -194,7 +186,7 @@ def test_a_refused_company_is_said_in_the_cell_and_changes_nothing(
 
 
 def test_the_company_picker_finds_by_any_word_web_address_or_id(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     client_for(client, operator)
     url = reverse("mappings:company_picker")
@@ -209,13 +201,13 @@ def test_the_company_picker_finds_by_any_word_web_address_or_id(
 
     assert any(name.startswith("Woodgrove Bank") for name in names("bank"))
     assert any(name.startswith("Woodgrove Bank") for name in names("woodgrovebank.com"))
-    woodgrove = company(demo, "Woodgrove Bank")
+    woodgrove = company(connection, "Woodgrove Bank")
     assert names(str(woodgrove.autotask_id))[0].startswith("Woodgrove Bank")
     # Only active customers: the MSP itself (type 8) and vendors are never offered.
     assert names("Northwind IT") == []
     assert all(
         AutotaskCompany.objects.get(
-            connection=demo, autotask_id=int(name.split("#")[1].split()[0])
+            connection=connection, autotask_id=int(name.split("#")[1].split()[0])
         ).company_type
         == 1
         for name in names("Inc")
@@ -223,10 +215,10 @@ def test_the_company_picker_finds_by_any_word_web_address_or_id(
 
 
 def test_several_organizations_map_to_one_company_after_a_confirmation(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     client_for(client, operator)
-    target = company(demo, "Contoso Ltd")
+    target = company(connection, "Contoso Ltd")
     chosen = [organizations["Contoso"].pk, organizations["Fabrikam"].pk]
     url = reverse("mappings:organization_bulk_map")
     preview = page(client.get(url, {"select": chosen, "company": target.pk}))
@@ -251,7 +243,7 @@ def _multi(pairs):
 # -- Offers ----------------------------------------------------------------------------------
 
 
-def test_offers_list_only_offers_in_use_with_their_id(client, viewer, demo, organizations):
+def test_offers_list_only_offers_in_use_with_their_id(client, viewer, connection, organizations):
     used = offer(sku="0001")
     offer(sku="0002", name="Seen only on usage")
     subscribe(organizations["Contoso"], used)
@@ -262,7 +254,7 @@ def test_offers_list_only_offers_in_use_with_their_id(client, viewer, demo, orga
 
 
 def test_the_service_picker_offers_services_of_the_offers_period_by_first_words(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     monthly = offer()
     subscribe(organizations["Contoso"], monthly)
@@ -285,7 +277,7 @@ def test_the_service_picker_offers_services_of_the_offers_period_by_first_words(
     )
 
     yearly = AutotaskService.objects.get(
-        connection=demo, name="Microsoft 365 Business Standard (annual)"
+        connection=connection, name="Microsoft 365 Business Standard (annual)"
     )
     cell = page(
         client.post(
@@ -296,7 +288,7 @@ def test_the_service_picker_offers_services_of_the_offers_period_by_first_words(
     assert not OfferMapping.objects.exists()
 
     right = AutotaskService.objects.get(
-        connection=demo, name="Microsoft 365 Business Standard (monthly)"
+        connection=connection, name="Microsoft 365 Business Standard (monthly)"
     )
     cell = page(
         client.post(
@@ -312,7 +304,7 @@ def test_the_service_picker_offers_services_of_the_offers_period_by_first_words(
 
 
 def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     contoso = organizations["Contoso"]
     subscription = subscribe(contoso, offer())
@@ -321,7 +313,7 @@ def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
     assert "Map the organization first" in rows(soup)[0]
 
     OrganizationMapping.objects.create(
-        connection=demo, organization=contoso, company=company(demo, "Contoso Ltd")
+        connection=connection, organization=contoso, company=company(connection, "Contoso Ltd")
     )
     picker = page(
         client.get(reverse("mappings:contract_picker"), {"subscription": subscription.pk})
@@ -329,7 +321,7 @@ def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
     choices = [c.get_text(" ", strip=True) for c in picker.select("[data-testid=contract-choice]")]
     assert len(choices) == 1 and choices[0].startswith("Managed Services Agreement 2026")
     contract = AutotaskContract.objects.get(
-        connection=demo, name="Managed Services Agreement 2026 - Contoso Ltd"
+        connection=connection, name="Managed Services Agreement 2026 - Contoso Ltd"
     )
     cell = page(
         client.post(
@@ -350,14 +342,14 @@ def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
 
 
 def test_a_viewer_sees_every_screen_with_no_control_that_changes_anything(
-    client, viewer, demo, organizations
+    client, viewer, connection, organizations
 ):
     used = offer()
     subscribe(organizations["Contoso"], used)
     OrganizationSuggestion.objects.create(
-        connection=demo,
+        connection=connection,
         organization=organizations["Contoso"],
-        company=company(demo, "Contoso Ltd"),
+        company=company(connection, "Contoso Ltd"),
         score=0.99,
         basis="domain",
         rank=1,
@@ -382,14 +374,14 @@ def test_a_viewer_sees_every_screen_with_no_control_that_changes_anything(
 
 
 def test_with_several_connections_the_choice_is_remembered(
-    client, operator, demo, organizations, sandbox
+    client, operator, connection, organizations, sandbox
 ):
     second = connection_create_sandbox(url=sandbox.root, name="Second sandbox")
     client_for(client, operator)
     soup = page(client.get(reverse("mappings:organization_list")))
     selector = soup.select_one("[data-testid=connection-selector] select")
     assert [option.get_text() for option in selector.select("option")] == sorted(
-        [demo.name, second.name]
+        [connection.name, second.name]
     )
     response = client.post(
         reverse("mappings:connection_choose"),
@@ -404,7 +396,7 @@ def test_with_several_connections_the_choice_is_remembered(
 
 @pytest.mark.parametrize("name", ["organization_list", "offer_list", "subscription_list"])
 def test_a_screen_costs_the_same_queries_for_25_rows_as_for_5(
-    client, operator, demo, organizations, name
+    client, operator, connection, organizations, name
 ):
     client_for(client, operator)
     url = reverse(f"mappings:{name}") + "?sort=-company"
@@ -414,9 +406,9 @@ def test_a_screen_costs_the_same_queries_for_25_rows_as_for_5(
             page(client.get(url))
         return len(captured)
 
-    _grow(demo, organizations, 5)
+    _grow(connection, organizations, 5)
     few = queries()
-    _grow(demo, organizations, 25)
+    _grow(connection, organizations, 25)
     assert queries() == few
 
 
@@ -442,10 +434,12 @@ def _grow(connection, organizations, count):
 
 
 def test_a_download_carries_every_filtered_row_in_the_screens_order(
-    client, viewer, demo, organizations
+    client, viewer, connection, organizations
 ):
     OrganizationMapping.objects.create(
-        connection=demo, organization=organizations["Contoso"], company=company(demo, "Contoso Ltd")
+        connection=connection,
+        organization=organizations["Contoso"],
+        company=company(connection, "Contoso Ltd"),
     )
     client_for(client, viewer)
     url = reverse("mappings:mapping_file_download", kwargs={"kind": "organizations"})
@@ -463,13 +457,13 @@ def test_a_download_carries_every_filtered_row_in_the_screens_order(
 
 
 def test_suggestions_above_a_score_are_accepted_after_a_confirmation(
-    client, operator, demo, organizations
+    client, operator, connection, organizations
 ):
     def suggest(name, company_name, score):
         OrganizationSuggestion.objects.create(
-            connection=demo,
+            connection=connection,
             organization=organizations[name],
-            company=company(demo, company_name),
+            company=company(connection, company_name),
             score=score,
             basis="name",
             rank=1,
