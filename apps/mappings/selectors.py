@@ -131,10 +131,10 @@ def _mapping_of(connection: Connection | None, relation: str) -> FilteredRelatio
     return FilteredRelation(relation, condition=Q(**{f"{relation}__connection_id": connection_id}))
 
 
-def offers_in_use() -> QuerySet[Offer]:
-    """Offers some subscription is on (an offer seen only on daily usage meters is not
-    mapped: its usage is billed through the Azure plan's subscription)."""
-    return Offer.objects.filter(Exists(Subscription.objects.filter(offer=OuterRef("pk"))))
+def in_use() -> Exists:
+    """True for an offer some subscription is on (an offer seen only on daily usage meters
+    is not mapped: its usage is billed through the Azure plan's subscription)."""
+    return Exists(Subscription.objects.filter(offer=OuterRef("pk")))
 
 
 def offer_rows(*, connection: Connection | None) -> QuerySet[Offer]:
@@ -142,7 +142,7 @@ def offer_rows(*, connection: Connection | None) -> QuerySet[Offer]:
     service (``service_*``, who mapped it when)."""
     return (
         catalog_selectors.offer_list()
-        .filter(Exists(Subscription.objects.filter(offer=OuterRef("pk"))))
+        .filter(in_use())
         .annotate(mapping=_mapping_of(connection, "service_mappings"))
         .annotate(
             mapping_pk=F("mapping__pk"),
@@ -159,7 +159,7 @@ def offer_rows(*, connection: Connection | None) -> QuerySet[Offer]:
 
 def offer_counts(*, connection: Connection | None) -> dict:
     return (
-        offers_in_use()
+        Offer.objects.filter(in_use())
         .annotate(mapping=_mapping_of(connection, "service_mappings"))
         .order_by()
         .aggregate(total=Count("pk"), mapped=Count("mapping__offer_id"))
