@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.autotask",
     "apps.catalog",
     "apps.mappings",
+    "apps.exports",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,9 @@ Q_CLUSTER = {
 RUN_HEARTBEAT_SECONDS = env_int("RUN_HEARTBEAT_SECONDS", 10)
 RUN_STALE_SECONDS = env_int("RUN_STALE_SECONDS", 60)
 RUN_AUTO_RETRIES = env_int("RUN_AUTO_RETRIES", 1)
+# An export that meets Autotask's hourly request limit waits at most this long before it
+# tries again (Autotask says nothing of when its rolling hour frees up).
+EXPORT_HOURLY_WAIT_SECONDS = env_int("EXPORT_HOURLY_WAIT_SECONDS", 15 * 60)
 # A real Autotask connection speaks HTTPS only. For local development and the test suite
 # (DEBUG on) plain HTTP to this machine itself (127.0.0.1, localhost) is allowed too.
 AUTOTASK_LOOPBACK_HTTP = env_bool("AUTOTASK_LOOPBACK_HTTP", default=DEBUG)

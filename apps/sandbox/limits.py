@@ -4,11 +4,13 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
-WINDOW_SECONDS = 3600
+WINDOW_SECONDS = 3600  # the default length of the rolling "hour" (the window_seconds setting)
 THREAD_LIMIT = 3
-FAULT_KINDS = ("500", "503", "429", "timeout", "drop")
+SCRIPT_FAULTS = ("500", "503", "429", "timeout", "drop")
+# "lost": the request is carried out (a write committed), then the connection is dropped.
+FAULT_KINDS = (*SCRIPT_FAULTS, "lost")
 
 
 @dataclass
@@ -41,9 +43,24 @@ class Settings:
     requests_per_hour: int = 10_000
     threshold_latency_scale: float = 1.0
     date_suffix: str = "Z"  # "" returns timestamps without a designator, as Autotask sometimes does
+    fault_seed: int | None = None  # re-seeds the random fault decisions whenever it is set
+    window_seconds: int = WINDOW_SECONDS  # the rolling window of requests_per_hour
     scripts: list[FaultScript] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Bumped whenever fault_seed is set (even to the same value): Limits re-seeds then.
+        self.seed_version = 0
+
     def update(self, changes: dict) -> None:
+        """Apply `changes`, all or nothing: a ValueError leaves every setting as it was."""
+        draft = replace(self)
+        draft._apply(changes)
+        for item in fields(self):
+            setattr(self, item.name, getattr(draft, item.name))
+        if "fault_seed" in changes:
+            self.seed_version += 1
+
+    def _apply(self, changes: dict) -> None:
         for key, value in changes.items():
             if key == "scripts":
                 self.scripts = [_script(item) for item in value or ()]
@@ -55,6 +72,14 @@ class Settings:
                 self.fail_kinds = kinds
             elif key in ("latency_ms", "requests_per_hour"):
                 setattr(self, key, int(value))
+            elif key == "window_seconds":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError("window_seconds must be a whole number of seconds, at least 1")
+                self.window_seconds = value
+            elif key == "fault_seed":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError("fault_seed must be an integer or null")
+                self.fault_seed = value
             elif key in ("fail_rate", "timeout_seconds", "threshold_latency_scale"):
                 setattr(self, key, float(value))
             elif key == "date_suffix":
@@ -85,8 +110,8 @@ def _script(item: dict) -> FaultScript:
         )
     except (KeyError, TypeError, ValueError):
         raise ValueError("a script needs method, entity and nth") from None
-    if script.when not in ("before", "after") or script.fault not in FAULT_KINDS:
-        raise ValueError(f"a script's when is before/after and its fault one of {FAULT_KINDS}")
+    if script.when not in ("before", "after") or script.fault not in SCRIPT_FAULTS:
+        raise ValueError(f"a script's when is before/after and its fault one of {SCRIPT_FAULTS}")
     if script.nth < 1:
         raise ValueError("a script's nth counts from 1")
     return script
@@ -106,7 +131,8 @@ class Limits:
         self.rejected_thread_limit = 0
         self.rejected_threshold = 0
         self.faults_injected = 0
-        self.random = random.Random()
+        self.random = random.Random(settings.fault_seed)
+        self.seed_version = settings.seed_version
 
     def hourly_count(self) -> int:
         with self.lock:
@@ -114,7 +140,7 @@ class Limits:
             return len(self.window)
 
     def _prune(self, now: float) -> None:
-        while self.window and self.window[0] <= now - WINDOW_SECONDS:
+        while self.window and self.window[0] <= now - self.settings.window_seconds:
             self.window.popleft()
 
     def enter(self, code: str, bucket: str) -> bool:
@@ -155,10 +181,16 @@ class Limits:
         return 0.0
 
     def random_fault(self) -> str | None:
+        """The fault kind to inject in this request, if any. Decisions are drawn under the
+        lock, so a seeded generator gives the same sequence for the same requests in order."""
         settings = self.settings
-        if settings.fail_rate and self.random.random() < settings.fail_rate:
-            self.faults_injected += 1
-            return self.random.choice(settings.fail_kinds)
+        with self.lock:
+            if self.seed_version != settings.seed_version:
+                self.seed_version = settings.seed_version
+                self.random.seed(settings.fault_seed)
+            if settings.fail_rate and self.random.random() < settings.fail_rate:
+                self.faults_injected += 1
+                return self.random.choice(settings.fail_kinds)
         return None
 
     def scripted_fault(self, method: str, entity: str | None) -> FaultScript | None:

@@ -3,6 +3,7 @@
 `SandboxApp.dispatch()` turns one request into one answer; `Handler` only moves bytes.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -38,7 +39,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 class Response:
     status: int = 200
     body: dict | None = None
-    action: str | None = None  # "drop" or "timeout": no answer at all
+    action: str | None = None  # "drop", "lost" or "timeout": no answer at all
 
 
 @dataclass
@@ -212,6 +213,11 @@ class SandboxApp:
         if delay:
             time.sleep(delay)
         fault = self.limits.random_fault()
+        if fault == "lost":
+            # The work is done (a write committed), then the answer is lost on the way back.
+            with contextlib.suppress(ApiError):  # a refused write is lost just the same
+                self._route(method, route, params, body, host)
+            return Response(action="lost")
         if fault:
             return self._fault(fault)
         script = self.limits.scripted_fault(method, route.bucket)
@@ -580,7 +586,7 @@ class Handler(BaseHTTPRequestHandler):
         response = self.server.app.dispatch(method, self.path, self.headers, body, host)
         if response.action == "timeout":
             time.sleep(self.server.app.settings.timeout_seconds)
-        if response.action in ("timeout", "drop"):
+        if response.action in ("timeout", "drop", "lost"):
             self.close_connection = True
             return
         self._send(response)

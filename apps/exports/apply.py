@@ -1,0 +1,509 @@
+"""Carry out a stored plan, exactly once.
+
+The main thread owns the database: it marks each operation "sending" before the request
+leaves, takes one of the connection's concurrency slots (shared with every process), and
+records the result (the ledger entry with the Autotask id, the operation, the audit
+entry) before the subscription's next operation starts. Worker threads only speak HTTP,
+each with its own client.
+
+Exactly once: a create that fails without an answer (time-out, dropped connection, 5xx)
+may have been committed by Autotask, so before trying again the object is looked up by
+our key: a contract by its key, a charge by its contract and name, a product or service
+by name, an adjustment by the units (and price) it was to leave. An operation found
+"sending" when a run is started again after its worker died is looked up the same way
+first. A subscription whose operation fails is recorded with the error and the run goes
+on with the others. Autotask's hourly limit stops the run (`HourlyLimitReached`) with
+every unfinished operation still to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.choices import AuditEntryStatusChoices
+from apps.audit.services import audit_record
+from apps.autotask.client import AutotaskClient, format_date
+from apps.autotask.errors import AutotaskError, AutotaskThrottled, AutotaskUnavailable
+from apps.exports.choices import ExportItemStatusChoices, OperationStateChoices
+from apps.exports.models import ExportItem, ExportObject, ExportOperation, ExportRun
+from apps.exports.planner import Kind, as_date, contract_key_of, same_money
+
+logger = logging.getLogger(__name__)
+
+CREATE_ATTEMPTS = 4
+AUDIT_OPERATIONS = {
+    Kind.CREATE_PRODUCT: "Export Product Created",
+    Kind.CREATE_SERVICE: "Export Service Created",
+    Kind.CREATE_CONTRACT: "Export Contract Created",
+    Kind.ADD_SERVICE_LINE: "Contract Service Line Added",
+    Kind.ADJUST_UNITS: "Contract Service Units Adjusted",
+    Kind.ADJUST_PRICE: "Contract Service Price Adjusted",
+    Kind.CREATE_CHARGE: "Contract Charge Created",
+    Kind.UPDATE_CHARGE: "Contract Charge Updated",
+    Kind.CORRECT_CHARGE: "Correcting Contract Charge Posted",
+    Kind.EXTEND_END_DATE: "Contract End Date Extended",
+    Kind.END_CONTRACT: "Contract Ended",
+    Kind.RESTORE_DRIFT: "Drifted Value Restored",
+}
+
+
+class HourlyLimitReached(Exception):
+    def __init__(self, problem: AutotaskThrottled):
+        super().__init__(str(problem))
+        self.retry_after = problem.retry_after or 15 * 60
+
+
+# -- plan (de)serialisation ----------------------------------------------------------------
+
+
+def to_json(value):
+    """Plan values as stored (dates ISO, money as text)."""
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+DATE_FIELDS = ("startDate", "endDate", "effectiveDate", "datePurchased")
+MONEY_FIELDS = (
+    "unitPrice",
+    "unitCost",
+    "adjustedUnitPrice",
+    "adjustedUnitCost",
+    "unitQuantity",
+)
+
+
+def request_body(body: dict) -> dict:
+    """A stored body as Autotask takes it: dates at midnight UTC (so they read back as
+    the same calendar day), money as numbers."""
+    sent = {}
+    for name, value in body.items():
+        if value is None:
+            continue
+        if name in DATE_FIELDS:
+            value = format_date(dt.date.fromisoformat(str(value)[:10]))
+        elif name in MONEY_FIELDS:
+            value = float(Decimal(str(value)))
+        sent[name] = value
+    return sent
+
+
+# -- one operation, over HTTP (worker threads: no database here) ---------------------------
+
+
+@dataclass
+class Outcome:
+    autotask_id: int | None
+    note: str = ""
+
+
+def _find_contract(client: AutotaskClient, plan: dict) -> int | None:
+    body = plan["body"]
+    udfs = body.get("userDefinedFields") or []
+    if udfs:
+        name, key = udfs[0]["name"], udfs[0]["value"]
+        condition = {"op": "eq", "field": name, "udf": True, "value": key}
+    else:
+        name, key = "", body["contractNumber"]
+        condition = {"op": "eq", "field": "contractNumber", "value": key}
+    rows = [
+        row
+        for row in client.query("Contracts", [condition])
+        if contract_key_of(row, name).lower() == key.lower()
+    ]
+    return min(row["id"] for row in rows) if rows else None
+
+
+def _find_by_name(client: AutotaskClient, entity: str, filters: list[dict]) -> int | None:
+    rows = client.query_all(entity, filters, include_fields=["name"])
+    return min(row["id"] for row in rows) if rows else None
+
+
+def _adjustment_applied(client: AutotaskClient, plan: dict, body: dict) -> bool:
+    """Whether the line already shows what the adjustment was to leave."""
+    after = plan.get("after") or {}
+    day = as_date(body["effectiveDate"])
+    contract_id = body["contractID"]
+    rows = client.query_all(
+        "ContractServiceUnits",
+        [
+            {"op": "eq", "field": "contractID", "value": contract_id},
+            {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
+            {"op": "lte", "field": "startDate", "value": day.strftime("%Y-%m-%dT23:59:59Z")},
+            {"op": "gte", "field": "endDate", "value": format_date(day)},
+        ],
+        include_fields=["units", "startDate", "endDate"],
+    )
+    units = sum(int(row.get("units") or 0) for row in rows[:1])
+    if "units" in after and units != after["units"]:
+        return False
+    if "adjustedUnitPrice" in body:
+        lines = client.query_all(
+            "ContractServices",
+            [
+                {"op": "eq", "field": "contractID", "value": contract_id},
+                {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
+            ],
+            include_fields=["unitPrice", "unitCost"],
+        )
+        if not lines or not same_money(lines[0].get("unitPrice"), body["adjustedUnitPrice"]):
+            return False
+    return bool(rows) or after.get("units") == 0
+
+
+def look_up(client: AutotaskClient, plan: dict, body: dict, parent_id: int | None):
+    """The object a create may have made, found by our key; None when it is not there.
+    For an adjustment, True when Autotask already shows its result."""
+    kind = plan["kind"]
+    if kind == Kind.CREATE_CONTRACT:
+        return _find_contract(client, plan)
+    if plan["entity"] == "ContractServiceAdjustments":
+        return True if _adjustment_applied(client, plan, body) else None
+    if plan["entity"] == "ContractCharges":
+        return _find_by_name(
+            client,
+            "ContractCharges",
+            [
+                {"op": "eq", "field": "contractID", "value": parent_id},
+                {"op": "eq", "field": "name", "value": body["name"]},
+            ],
+        )
+    if kind == Kind.CREATE_PRODUCT:
+        by_name = [{"op": "eq", "field": "name", "value": body["name"]}]
+        return _find_by_name(client, "Products", by_name)
+    if kind == Kind.CREATE_SERVICE:
+        return _find_by_name(
+            client,
+            "Services",
+            [
+                {"op": "eq", "field": "name", "value": body["name"]},
+                {"op": "eq", "field": "periodType", "value": body["periodType"]},
+            ],
+        )
+    return None
+
+
+def send(
+    client: AutotaskClient, plan: dict, body: dict, parent_id: int | None, *, check_first: bool
+) -> Outcome:
+    """Carry out one operation. ``check_first``: an earlier attempt may have been
+    committed (its answer never recorded), so look it up before creating."""
+    entity = plan["entity"]
+    sent = request_body(body)
+    if not plan["is_create"]:
+        return Outcome(client.update(entity, sent, parent_id=parent_id))
+    problem = None
+    for attempt in range(CREATE_ATTEMPTS):
+        if check_first or attempt:
+            found = look_up(client, plan, body, parent_id)
+            if found is True:
+                return Outcome(None, "Autotask already showed this adjustment's result.")
+            if found:
+                return Outcome(found, "Found by its key after an answer was lost.")
+        try:
+            return Outcome(client.create(entity, sent, parent_id=parent_id))
+        except AutotaskUnavailable as lost:
+            problem = lost
+            logger.info("Create %s failed without an answer (%s); looking it up", entity, lost)
+    raise problem
+
+
+# -- the run's operations (main thread: all database work) ---------------------------------
+
+
+@dataclass
+class _Step:
+    op: ExportOperation
+    item: ExportItem
+    check_first: bool = False
+
+
+class Applier:
+    """Apply the pending operations of ``run``. ``clients`` make one client per worker
+    thread; ``limiter`` is the connection's shared concurrency limiter (or None);
+    ``on_progress(done, total)`` is called as operations finish; ``after_send(op)`` runs
+    right after a request came back, before anything is recorded (tests kill the run
+    there)."""
+
+    def __init__(
+        self,
+        run: ExportRun,
+        *,
+        clients: list[AutotaskClient],
+        limiter=None,
+        on_progress: Callable[[int, int], None] | None = None,
+        after_send: Callable[[ExportOperation], None] | None = None,
+    ):
+        self.run = run
+        self.connection = run.connection
+        self.clients = clients
+        self.limiter = limiter
+        self.on_progress = on_progress or (lambda done, total: None)
+        self.after_send = after_send
+        self.ids: dict[str, int | None] = {}
+        self.done = 0
+        self.total = 0
+        self.resuming = run.attempts > 1
+
+    # -- setup -------------------------------------------------------------------
+
+    def _load(self) -> list[deque[_Step]]:
+        items = {item.pk: item for item in self.run.items.all()}
+        ops = ExportOperation.objects.filter(item__run=self.run).order_by(
+            "item__position", "sequence"
+        )
+        chains: dict[int, deque[_Step]] = {}
+        refs = set()
+        for op in ops:
+            self.total += 1
+            if op.state in (OperationStateChoices.DONE,):
+                self.done += 1
+                self.ids[op.key] = op.autotask_id
+                continue
+            if op.state in (OperationStateChoices.FAILED, OperationStateChoices.NOT_TRIED):
+                continue
+            chains.setdefault(op.item_id, deque()).append(_Step(op, items[op.item_id]))
+            refs.update(op.plan.get("refs", {}).values())
+        for obj in ExportObject.objects.filter(connection=self.connection, key__in=refs):
+            self.ids.setdefault(obj.key, obj.autotask_id)
+        return [chains[key] for key in sorted(chains, key=lambda pk: items[pk].position)]
+
+    # -- the loop ------------------------------------------------------------------
+
+    def apply(self) -> None:
+        chains = self._load()
+        shared = [chain for chain in chains if chain[0].item.subscription_id is None]
+        others = [chain for chain in chains if chain[0].item.subscription_id is not None]
+        self.on_progress(self.done, self.total)
+        self._drive(shared, width=1)
+        self._drive(others, width=len(self.clients))
+
+    def _drive(self, chains: list[deque[_Step]], *, width: int) -> None:
+        waiting = deque(chains)
+        free = deque(self.clients[:width])
+        running: dict[Future, tuple[deque[_Step], _Step, AutotaskClient, object]] = {}
+        stop: HourlyLimitReached | None = None
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="export") as pool:
+            while waiting or running:
+                while waiting and free and stop is None:
+                    chain = waiting.popleft()
+                    step = self._next_step(chain)
+                    if step is None:
+                        continue
+                    client = free.popleft()
+                    token = self.limiter.acquire(step.op.entity) if self.limiter else None
+                    future = pool.submit(self._send, client, step)
+                    running[future] = (chain, step, client, token)
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    chain, step, client, token = running.pop(future)
+                    if token is not None:
+                        self.limiter.release(token)
+                    free.append(client)
+                    try:
+                        outcome = future.result()
+                    except AutotaskThrottled as problem:
+                        if problem.scope != "hourly":
+                            self._fail(chain, step, problem)
+                            continue
+                        self._reset(step)
+                        stop = stop or HourlyLimitReached(problem)
+                        continue
+                    except AutotaskError as problem:
+                        self._fail(chain, step, problem)
+                        continue
+                    if self.after_send:
+                        self.after_send(step.op)
+                    self._record(step, outcome)
+                    chain.popleft()
+                    if chain:
+                        waiting.append(chain)
+                    else:
+                        self._finish_item(step.item)
+        if stop is not None:
+            raise stop
+
+    def _next_step(self, chain: deque[_Step]) -> _Step | None:
+        """The chain's next operation, marked "sending"; one already done by this run
+        (recorded in the ledger before its operation was) is completed instead."""
+        while chain:
+            step = chain[0]
+            op = step.op
+            entry = None
+            if self.resuming:
+                entry = ExportObject.objects.filter(
+                    connection=self.connection, key=op.key, run=self.run
+                ).first()
+            if entry is not None and entry.values == op.plan.get("ledger_json"):
+                self._complete(step, entry.autotask_id, "Already recorded in the ledger.")
+                chain.popleft()
+                if not chain:
+                    self._finish_item(step.item)
+                continue
+            step.check_first = op.state == OperationStateChoices.SENDING
+            ExportOperation.objects.filter(pk=op.pk).update(state=OperationStateChoices.SENDING)
+            op.state = OperationStateChoices.SENDING
+            return step
+        return None
+
+    def _body(self, op: ExportOperation) -> tuple[dict, int | None]:
+        plan = op.plan
+        body = dict(plan["body"])
+        parent_id = plan.get("parent_id")
+        for name, key in (plan.get("refs") or {}).items():
+            value = self.ids.get(key)
+            if value is None:
+                raise AutotaskError(f"{key} was not created, so this operation cannot be made.")
+            if name == "parent":
+                parent_id = value
+            else:
+                body[name] = value
+        return body, parent_id
+
+    def _send(self, client: AutotaskClient, step: _Step) -> Outcome:
+        body, parent_id = self._body(step.op)
+        return send(client, step.op.plan, body, parent_id, check_first=step.check_first)
+
+    # -- recording -------------------------------------------------------------------
+
+    @transaction.atomic
+    def _record(self, step: _Step, outcome: Outcome) -> None:
+        op = step.op
+        plan = op.plan
+        autotask_id = outcome.autotask_id or plan.get("target_id")
+        ExportObject.objects.update_or_create(
+            connection=self.connection,
+            key=op.key,
+            defaults={
+                "entity": plan["entity"],
+                "subscription_key": plan.get("subscription_id") or "",
+                "autotask_id": autotask_id or self.ids.get(op.key),
+                "values": plan.get("ledger_json") or {},
+                "run": self.run,
+            },
+        )
+        self._complete(step, autotask_id, outcome.note)
+        if plan["kind"] == Kind.CREATE_SERVICE:
+            from apps.exports.services import record_created_service
+
+            record_created_service(self.connection, plan, autotask_id)
+        audit_record(
+            operation=AUDIT_OPERATIONS[plan["kind"]],
+            object_type=f"autotask.{plan['entity'].lower()}",
+            object_id=autotask_id or "",
+            object_repr=plan.get("label_text") or plan["reason"][:200],
+            before=plan.get("before"),
+            after={**(plan.get("after") or {}), "id": autotask_id},
+            details={
+                "run": self.run.pk,
+                "subscription": plan.get("subscription_id"),
+                "reason": plan["reason"],
+                "price_source": plan.get("price_source", ""),
+                "flagged": plan.get("flagged", False),
+                "note": outcome.note,
+            },
+            connection_name=self.connection.name,
+        )
+
+    def _complete(self, step: _Step, autotask_id, note: str) -> None:
+        op = step.op
+        self.ids[op.key] = autotask_id if autotask_id is not None else self.ids.get(op.key)
+        ExportOperation.objects.filter(pk=op.pk).update(
+            state=OperationStateChoices.DONE,
+            autotask_id=autotask_id,
+            note=note,
+            done_at=timezone.now(),
+        )
+        op.state = OperationStateChoices.DONE
+        if autotask_id is not None:
+            ids = step.item.autotask_ids or {}
+            ids[op.kind] = autotask_id
+            step.item.autotask_ids = ids
+        self.done += 1
+        self.on_progress(self.done, self.total)
+
+    def _reset(self, step: _Step) -> None:
+        ExportOperation.objects.filter(pk=step.op.pk).update(state=OperationStateChoices.PENDING)
+
+    def _fail(self, chain: deque[_Step], step: _Step, problem: AutotaskError) -> None:
+        message = "; ".join(problem.messages) if problem.messages else str(problem)
+        with transaction.atomic():
+            ExportOperation.objects.filter(pk=step.op.pk).update(
+                state=OperationStateChoices.FAILED, error=message, done_at=timezone.now()
+            )
+            later = [other.op.pk for other in list(chain)[1:]]
+            ExportOperation.objects.filter(pk__in=later).update(
+                state=OperationStateChoices.NOT_TRIED,
+                note="Not tried: an earlier operation of this subscription failed.",
+            )
+            item = step.item
+            item.status = ExportItemStatusChoices.FAILED
+            item.error = f"{step.op.plan['label']}: {message}"
+            item.save(update_fields=["status", "error", "autotask_ids"])
+        audit_record(
+            operation=AUDIT_OPERATIONS[step.op.kind],
+            status=AuditEntryStatusChoices.FAILED,
+            object_type=f"autotask.{step.op.entity.lower()}",
+            object_id=step.op.plan.get("target_id") or "",
+            object_repr=step.op.plan["reason"][:200],
+            after=step.op.plan.get("after"),
+            details={
+                "run": self.run.pk,
+                "subscription": step.op.plan.get("subscription_id"),
+                "error": message,
+            },
+            connection_name=self.connection.name,
+        )
+        chain.clear()
+
+    def _finish_item(self, item: ExportItem) -> None:
+        if item.status == ExportItemStatusChoices.FAILED:
+            return
+        item.status = ExportItemStatusChoices.DONE
+        item.save(update_fields=["status", "autotask_ids"])
+
+
+def pending_filter() -> Q:
+    return Q(state__in=[OperationStateChoices.PENDING, OperationStateChoices.SENDING])
+
+
+def stored_plan(op, *, position: int) -> dict:
+    """An `Operation` as an `ExportOperation.plan`."""
+    return {
+        "kind": op.kind,
+        "label": op.label,
+        "entity": op.entity,
+        "is_create": op.is_create,
+        "body": to_json(op.body),
+        "refs": op.refs,
+        "parent_id": op.parent_id,
+        "target_id": op.target_id,
+        "subscription_id": op.subscription_id,
+        "organization": op.organization,
+        "reason": op.reason,
+        "before": to_json(op.before),
+        "after": to_json(op.after),
+        "price_source": op.price_source,
+        "flagged": op.flagged,
+        "ledger_json": json.loads(json.dumps(to_json(op.ledger or {}))),
+        "position": position,
+    }

@@ -1,0 +1,40 @@
+"""A stored plan in words: what each organization's subscriptions will get, and why."""
+
+from itertools import groupby
+
+from apps.exports.models import ExportItem, ExportRun
+
+
+def plan_lines(run: ExportRun) -> list[str]:
+    """The run's plan as text, grouped by organization (shared work first)."""
+    items = list(
+        ExportItem.objects.filter(run=run)
+        .select_related("organization")
+        .prefetch_related("operations")
+        .order_by("position")
+    )
+    lines = [f"Plan of export #{run.pk}: {run.report} to {run.connection}"]
+
+    def organization(item: ExportItem) -> str:
+        if item.position == 0:
+            return "Shared"
+        return item.organization.name if item.organization else item.label.split(" - ")[-1]
+
+    for name, group in groupby(items, key=organization):
+        lines.append("")
+        lines.append(name)
+        for item in group:
+            lines.append(f"  {item.label}")
+            if item.reason:
+                lines.append(f"    skipped: {item.reason}")
+            for op in item.operations.all():
+                plan = op.plan
+                flag = " [flagged]" if plan.get("flagged") else ""
+                lines.append(f"    {plan['label']}{flag}: {plan['reason']}")
+            for note in item.notes:
+                lines.append(f"    note: {note}")
+    total = sum(run.counts.values())
+    kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()))
+    lines.append("")
+    lines.append(f"{total} operation(s){': ' + kinds if kinds else ''}; {run.skipped} skipped.")
+    return lines

@@ -1,0 +1,532 @@
+"""Export runs: create, plan, apply, pause at the hourly limit, survive a dead worker.
+
+A run follows `apps/core/runs.py`: saved first, claimed with a conditional UPDATE, a
+heartbeat while it works, marked interrupted when its worker is gone. Its plan is stored
+as operations before anything is written, so a run started again continues from them
+(and from the ledger) instead of planning anew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from apps.audit.choices import AuditEntryStatusChoices
+from apps.audit.services import audit_record
+from apps.autotask.errors import AutotaskError
+from apps.autotask.models import AutotaskService, Connection
+from apps.autotask.services import connection_client, describe_failure
+from apps.catalog.models import BillingReport, Offer, Organization, Subscription
+from apps.core.crypto import SecretUnreadable
+from apps.core.runs import heartbeat, interrupt_if_worker_lost
+from apps.exports.apply import Applier, HourlyLimitReached, stored_plan
+from apps.exports.choices import (
+    ACTIVE_STATUSES,
+    ExportItemStatusChoices,
+    ExportRunStatusChoices,
+    ExportScopeChoices,
+    OperationStateChoices,
+)
+from apps.exports.inputs import (
+    Scope,
+    export_settings,
+    ledger_for,
+    mappings_for,
+    missing_subscriptions,
+    subscription_facts,
+)
+from apps.exports.models import ExportItem, ExportOperation, ExportRun
+from apps.exports.planner import Plan, plan_export
+from apps.exports.snapshot import read_snapshot
+
+logger = logging.getLogger(__name__)
+Status = ExportRunStatusChoices
+WORKER_TASK = "apps.exports.tasks.export_run"
+
+
+class ExportRefused(Exception):
+    """The run cannot be started (another one is active, the scope is wrong, ...)."""
+
+
+def scope_key(report: BillingReport, scope: str, organization=None, subscription=None) -> str:
+    target = (organization or subscription).pk if (organization or subscription) else ""
+    return f"{report.pk}:{scope}:{target}"
+
+
+def _overlapping(connection: Connection, report: BillingReport, organization, subscription):
+    """Active runs that would write the same objects: the whole report overlaps
+    everything of it; an organization overlaps its subscriptions."""
+    active = ExportRun.objects.filter(
+        connection=connection, report=report, status__in=ACTIVE_STATUSES, dry_run=False
+    )
+    if subscription is not None:
+        return active.filter(
+            Q(scope=ExportScopeChoices.REPORT)
+            | Q(organization=subscription.organization)
+            | Q(subscription=subscription)
+        )
+    if organization is not None:
+        return active.filter(
+            Q(scope=ExportScopeChoices.REPORT)
+            | Q(organization=organization)
+            | Q(subscription__organization=organization)
+        )
+    return active
+
+
+def export_run_create(
+    *,
+    connection: Connection,
+    report: BillingReport,
+    organization: Organization | None = None,
+    subscription: Subscription | None = None,
+    trigger: str = "manual",
+    dry_run: bool = False,
+    user=None,
+    requested_by_name: str = "",
+    queue: bool = False,
+) -> ExportRun:
+    """Save a run (queued). Refused while an overlapping run is active on the connection;
+    the database holds one active run per connection and scope."""
+    if organization is not None and subscription is not None:
+        raise ExportRefused("Export one organization or one subscription, not both.")
+    scope = (
+        ExportScopeChoices.SUBSCRIPTION
+        if subscription is not None
+        else ExportScopeChoices.ORGANIZATION
+        if organization is not None
+        else ExportScopeChoices.REPORT
+    )
+    export_run_interrupt_stale(runs=ExportRun.objects.filter(connection=connection))
+    try:
+        with transaction.atomic():
+            if not dry_run:
+                busy = (
+                    _overlapping(connection, report, organization, subscription)
+                    .select_for_update()
+                    .first()
+                )
+                if busy is not None:
+                    raise ExportRefused(
+                        f"Export #{busy.pk} ({busy.get_scope_display().lower()}, "
+                        f"{busy.get_status_display().lower()}) is active on {connection.name} "
+                        "for this report: wait for it to end, or continue it."
+                    )
+            run = ExportRun.objects.create(
+                connection=connection,
+                report=report,
+                scope=scope,
+                organization=organization,
+                subscription=subscription,
+                scope_key=scope_key(report, scope, organization, subscription),
+                trigger=trigger,
+                dry_run=dry_run,
+                requested_by=user if getattr(user, "is_authenticated", False) else None,
+                requested_by_name=requested_by_name
+                or (user.get_username() if getattr(user, "is_authenticated", False) else ""),
+            )
+            if queue:
+                transaction.on_commit(lambda: _queue(run))
+    except IntegrityError:
+        raise ExportRefused(
+            f"An export of this scope is already active on {connection.name}."
+        ) from None
+    return run
+
+
+def _queue(run: ExportRun) -> None:
+    async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
+
+
+def run_key(run_id: int) -> str:
+    return f"export-{run_id}"
+
+
+def _claim(run: ExportRun) -> bool:
+    claimable = [Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
+    claimed = ExportRun.objects.filter(pk=run.pk, status__in=claimable).update(
+        status=Status.RUNNING,
+        started_at=timezone.now(),
+        resume_at=None,
+        attempts=F("attempts") + 1,
+    )
+    if claimed:
+        run.refresh_from_db()
+    return bool(claimed)
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+def plan_for(run: ExportRun, client) -> Plan:
+    """Read the inputs and the Autotask snapshot, and plan."""
+    connection = run.connection
+    scope = Scope(run.report, run.scope, run.organization, run.subscription)
+    facts = subscription_facts(connection, scope)
+    mappings = mappings_for(connection)
+    settings = export_settings(connection)
+    present = {f.subscription_id for f in facts}
+    snapshot = read_snapshot(
+        client,
+        month=run.report.month,
+        subscriptions=facts,
+        mapped_contracts=mappings.contracts,
+        key_udf=settings.key_udf,
+    )
+    return plan_export(
+        month=run.report.month,
+        subscriptions=facts,
+        mappings=mappings,
+        settings=settings,
+        snapshot=snapshot,
+        ledger=ledger_for(connection, sorted(present)),
+        missing=missing_subscriptions(connection, scope, present),
+    )
+
+
+@transaction.atomic
+def store_plan(run: ExportRun, plan: Plan) -> None:
+    """The plan as items and operations, counted on the run."""
+    items = []
+    if plan.shared:
+        items.append((ExportItem(run=run, position=0, label="Products and services"), plan.shared))
+    for position, item in enumerate(plan.items, start=1):
+        status = (
+            ExportItemStatusChoices.SKIPPED
+            if item.skip
+            else ExportItemStatusChoices.PLANNED
+            if item.operations
+            else ExportItemStatusChoices.UNCHANGED
+        )
+        items.append(
+            (
+                ExportItem(
+                    run=run,
+                    position=position,
+                    label=item.label[:255],
+                    status=status,
+                    reason=item.reason,
+                    notes=item.notes,
+                    subscription=None,
+                ),
+                item,
+            )
+        )
+    subscription_ids = {
+        item.subscription_id for item in plan.items if item.subscription_id is not None
+    }
+    subscriptions = dict(
+        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
+            "subscription_id", "pk"
+        )
+    )
+    organizations = dict(
+        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
+            "subscription_id", "organization_id"
+        )
+    )
+    for model, item in items[1 if plan.shared else 0 :]:
+        model.subscription_id = subscriptions.get(item.subscription_id)
+        model.organization_id = organizations.get(item.subscription_id)
+    ExportItem.objects.bulk_create([model for model, _ in items])
+    saved = {item.position: item for item in run.items.all()}
+    operations = []
+    for model, source in items:
+        ops = source if isinstance(source, list) else source.operations
+        for sequence, op in enumerate(ops, start=1):
+            operations.append(
+                ExportOperation(
+                    item=saved[model.position],
+                    sequence=sequence,
+                    kind=op.kind,
+                    key=op.key,
+                    entity=op.entity,
+                    plan=stored_plan(op, position=model.position),
+                )
+            )
+    ExportOperation.objects.bulk_create(operations, batch_size=500)
+    run.counts = plan.counts()
+    run.skipped = len(plan.skipped())
+    run.planned_at = timezone.now()
+    run.save(update_fields=["counts", "skipped", "planned_at"])
+
+
+# -- carrying a run out ----------------------------------------------------------------------
+
+
+def _clients(run: ExportRun, main):
+    """One client per concurrent request, sharing the main client's zone."""
+    clients = []
+    for _ in range(max(1, run.connection.concurrency_limit)):
+        client = connection_client(run.connection)
+        client.limiter = None  # the applier takes the shared slots itself
+        client.config = main.config
+        clients.append(client)
+    return clients
+
+
+def export_run_execute(
+    *,
+    run_id: int,
+    foreground: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+    after_send=None,
+) -> ExportRun:
+    """Carry out a run: plan it (once), then apply what is still to do. ``foreground``
+    (the command line): at Autotask's hourly limit wait here and go on; in a worker the
+    run waits and a schedule continues it. A run delivered twice is carried out once."""
+    run = ExportRun.objects.select_related("connection", "report").get(pk=run_id)
+    if not _claim(run):
+        return run
+    say = on_progress or (lambda text: None)
+    connection = run.connection
+    main = workers = None
+    try:
+        main = connection_client(connection)
+        with heartbeat(run_key(run.pk)):
+            if run.planned_at is None:
+                if run.attempts == 1 and not run.dry_run:
+                    audit_record(
+                        operation="Export Run Started",
+                        obj=run,
+                        details=_run_details(run),
+                        connection_name=connection.name,
+                    )
+                say("Reading what Autotask holds ...")
+                store_plan(run, plan_for(run, main))
+                say(_plan_summary(run))
+            if run.dry_run:
+                run.status = Status.SUCCEEDED
+                run.message = "Dry run: the plan is stored, nothing was written."
+            else:
+                workers = _clients(run, main)
+                _apply_until_done(run, main, workers, foreground, say, after_send)
+    except HourlyLimitReached as pause:
+        _wait_in_worker(run, pause)
+    except (AutotaskError, SecretUnreadable) as problem:
+        run.status = Status.FAILED
+        run.message = describe_failure(problem, connection)
+    except Exception:
+        logger.exception("Export #%s failed", run.pk)
+        run.status = Status.FAILED
+        run.message = (
+            "An unexpected error stopped the export; the details are in the worker's log. "
+            "What was written is in the ledger: export again to finish."
+        )
+    finally:
+        spent = sum(client.requests_made for client in [main, *(workers or [])] if client)
+        run.requests += spent
+        if spent:
+            Connection.objects.filter(pk=connection.pk).update(
+                requests_total=F("requests_total") + spent
+            )
+        for client in [main, *(workers or [])]:
+            if client is not None:
+                client.close()
+        if run.status != Status.RUNNING or run.dry_run:
+            _finish(run)
+        else:
+            run.save()
+    return run
+
+
+def _apply_until_done(run, main, workers, foreground, say, after_send) -> None:
+    limiter = main.limiter
+    while True:
+        applier = Applier(
+            run,
+            clients=workers,
+            limiter=limiter,
+            on_progress=_progress_printer(say),
+            after_send=after_send,
+        )
+        try:
+            applier.apply()
+        except HourlyLimitReached as pause:
+            if not foreground:
+                raise
+            seconds = _pause_seconds(pause)
+            run.status = Status.WAITING
+            run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
+            run.message = _pause_message(run)
+            run.save(update_fields=["status", "resume_at", "message"])
+            say(run.message)
+            time.sleep(seconds)
+            ExportRun.objects.filter(pk=run.pk).update(
+                status=Status.RUNNING, resume_at=None, message=""
+            )
+            run.status, run.message = Status.RUNNING, ""
+            continue
+        break
+    _settle(run)
+
+
+def _pause_seconds(pause: HourlyLimitReached) -> float:
+    from django.conf import settings
+
+    return min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
+
+
+def _pause_message(run: ExportRun) -> str:
+    at = timezone.localtime(run.resume_at)
+    return (
+        f"Autotask's hourly API limit is reached: the export waits and continues by itself "
+        f"at {at:%H:%M:%S}."
+    )
+
+
+def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
+    seconds = _pause_seconds(pause)
+    run.status = Status.WAITING
+    run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
+    run.message = _pause_message(run)
+    Schedule.objects.update_or_create(
+        name=f"exports: continue export #{run.pk}",
+        defaults={
+            "func": WORKER_TASK,
+            "args": repr((run.pk,)),
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": run.resume_at,
+        },
+    )
+
+
+def _progress_printer(say):
+    last = {"at": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last["at"] >= 2:
+            last["at"] = now
+            say(f"{done} of {total} operations done")
+
+    return progress
+
+
+def _settle(run: ExportRun) -> None:
+    """The run's final status from its items."""
+    items = run.items.exclude(position=0)
+    failed = items.filter(status=ExportItemStatusChoices.FAILED).count()
+    shared_failed = run.items.filter(
+        position=0, operations__state=OperationStateChoices.FAILED
+    ).exists()
+    worked = items.filter(
+        status__in=[ExportItemStatusChoices.DONE, ExportItemStatusChoices.UNCHANGED]
+    ).count()
+    run.failed = failed
+    if failed == 0 and not shared_failed:
+        run.status = Status.SUCCEEDED
+    elif worked:
+        run.status = Status.PARTIAL
+    else:
+        run.status = Status.FAILED
+    done = (
+        ExportOperation.objects.filter(item__run=run, state=OperationStateChoices.DONE)
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    run.done_counts = {row["kind"]: row["n"] for row in done}
+    run.writes = sum(run.done_counts.values())
+    if run.status != Status.SUCCEEDED:
+        run.message = (
+            f"{failed} subscription(s) failed; the others were exported. Export again to retry "
+            "the failed ones."
+            if failed
+            else "Shared products or services could not be created."
+        )
+
+
+def _finish(run: ExportRun) -> None:
+    run.finished_at = timezone.now()
+    run.save()
+    if run.status == Status.WAITING or run.dry_run:
+        return
+    audit_record(
+        operation="Export Run Finished",
+        obj=run,
+        status=AuditEntryStatusChoices.SUCCEEDED
+        if run.status in (Status.SUCCEEDED, Status.PARTIAL)
+        else AuditEntryStatusChoices.FAILED,
+        details={
+            **_run_details(run),
+            "status": run.status,
+            "counts": run.counts,
+            "done": run.done_counts,
+            "skipped": run.skipped,
+            "failed": run.failed,
+            "requests": run.requests,
+            "message": run.message,
+        },
+        connection_name=run.connection.name,
+    )
+
+
+def _run_details(run: ExportRun) -> dict:
+    return {
+        "run": run.pk,
+        "report": str(run.report),
+        "scope": run.scope,
+        "organization": run.organization_id,
+        "subscription": run.subscription_id,
+        "dry_run": run.dry_run,
+        "trigger": run.trigger,
+    }
+
+
+def _plan_summary(run: ExportRun) -> str:
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()))
+    return f"Planned: {counts or 'nothing to write'}; {run.skipped} skipped."
+
+
+# -- dead workers ----------------------------------------------------------------------------
+
+
+def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
+    """Runs whose worker died are marked interrupted; started again, they continue."""
+    if runs is None:
+        runs = ExportRun.objects.all()
+    found = []
+    for run in runs.filter(status=Status.RUNNING):
+        if interrupt_if_worker_lost(
+            run,
+            key=run_key(run.pk),
+            statuses=Status,
+            note="Start it again to continue: what was written is in the ledger.",
+        ):
+            found.append(run)
+    return found
+
+
+def record_created_service(connection: Connection, plan: dict, autotask_id: int) -> None:
+    """A service the export created is mapped to its offer, as a person would have."""
+    from apps.mappings.services import MappingRefused, offer_mapping_set
+
+    body = plan["body"]
+    service, _ = AutotaskService.objects.update_or_create(
+        connection=connection,
+        autotask_id=autotask_id,
+        defaults={
+            "name": body["name"],
+            "is_active": True,
+            "period_type": body["periodType"],
+            "unit_price": body.get("unitPrice"),
+            "unit_cost": body.get("unitCost"),
+            "billing_code_id": body.get("billingCodeID"),
+        },
+    )
+    offer = Offer.objects.filter(pk=plan["ledger_json"].get("offer_pk")).first()
+    if offer is None:
+        return
+    try:
+        offer_mapping_set(connection=connection, offer=offer, service=service)
+    except MappingRefused:
+        logger.warning("The created service %s could not be mapped to %s", autotask_id, offer)

@@ -1,0 +1,15 @@
+"""django-q2 tasks of the exports app."""
+
+from apps.audit.services import audit_context
+from apps.exports.models import ExportRun
+from apps.exports.services import export_run_execute
+
+
+def export_run(run_id: int) -> str:
+    """Carry out (or continue) one export run in a worker."""
+    run = ExportRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return f"export #{run_id}: no such run"
+    with audit_context(context="worker", actor_name=run.requested_by_name or "scheduler"):
+        run = export_run_execute(run_id=run_id)
+    return f"export #{run.pk}: {run.status}"
