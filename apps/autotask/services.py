@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -75,7 +76,11 @@ def connection_client(connection: Connection, **config) -> AutotaskClient:
     )
     return AutotaskClient(
         client_config,
-        limiter=DatabaseLimiter(connection.pk, connection.concurrency_limit),
+        limiter=DatabaseLimiter(
+            connection.pk,
+            connection.concurrency_limit,
+            lease_seconds=settings.AUTOTASK_SLOT_LEASE_SECONDS,
+        ),
         on_zone_change=remember_zone,
     )
 

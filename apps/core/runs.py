@@ -82,9 +82,12 @@ def stale_message() -> str:
     )
 
 
-def interrupt_if_worker_lost(run, *, key: str, statuses, note: str) -> bool:
+def interrupt_if_worker_lost(
+    run, *, key: str, statuses, note: str, message_field: str = "error"
+) -> bool:
     """Mark ``run`` interrupted when it is running and its worker is gone. ``statuses`` is
-    the run model's status choices (with RUNNING and INTERRUPTED). A conditional UPDATE on
+    the run model's status choices (with RUNNING and INTERRUPTED); the reason goes to
+    ``message_field``. A conditional UPDATE on
     the same start: of two processes noticing at once, one marks it; a run started again
     meanwhile is left alone."""
     if run.status != statuses.RUNNING or not has_lost_its_worker(key, run.started_at):
@@ -94,7 +97,7 @@ def interrupt_if_worker_lost(run, *, key: str, statuses, note: str) -> bool:
         .objects.filter(pk=run.pk, status=statuses.RUNNING, started_at=run.started_at)
         .update(
             status=statuses.INTERRUPTED,
-            error=f"{stale_message()} {note}",
+            **{message_field: f"{stale_message()} {note}"},
             finished_at=timezone.now(),
         )
     )

@@ -271,6 +271,15 @@ def same_money(a, b) -> bool:
     return abs(Decimal(str(a)) - Decimal(str(b))) < Decimal("0.00005")
 
 
+def shown(value) -> str:
+    """Money in words: cents, or more decimals where the value has them (12.5 → 12.50)."""
+    if value is None:
+        return "?"
+    value = Decimal(str(value))
+    cents = value.quantize(CENTS)
+    return f"{cents}" if cents == value else f"{value.normalize()}"
+
+
 def as_date(value) -> dt.date | None:
     """An Autotask date(time) as the calendar date it stands for."""
     if value in (None, ""):
@@ -541,7 +550,8 @@ class _ContractRef:
 def _contract_dates(facts: SubscriptionFacts, ctx: _Context) -> tuple[dt.date, dt.date]:
     """Start and end of a new contract (DOMAIN.md "Export" 1)."""
     if facts.record_type == RecordType.AZURE_PLAN:
-        return ctx.start, AZURE_PLAN_END
+        # Cancelled already: it ends this month (4; `_plan_end` relies on it).
+        return ctx.start, ctx.end if facts.cancelled else AZURE_PLAN_END
     if facts.record_type == RecordType.PERPETUAL_LICENCE:
         start = facts.charge_start or ctx.start
         end = facts.charge_end or ctx.end
@@ -685,6 +695,11 @@ def _plan_contract_fields(
     if end_now and end_wrote and end_now != end_wrote and end_now < max(end_wrote, end_wanted):
         drifted["endDate"] = max(end_wrote, end_wanted)
     if drifted:
+        restored = ", ".join(drifted)
+        tail = "."
+        if end_now and end_now < end_wanted and "endDate" not in drifted and not wrote.get("ended"):
+            drifted["endDate"] = end_wanted  # 4, in the same write (else a second run writes)
+            tail = f", and extends it to {end_wanted}."
         before = {name: current.get(name) for name in drifted}
         item.operations.append(
             Operation(
@@ -696,13 +711,19 @@ def _plan_contract_fields(
                 subscription_id=facts.subscription_id,
                 organization=facts.organization_name,
                 reason=(
-                    f"Someone changed {', '.join(drifted)} of contract {ref.contract_id} in "
-                    "Autotask; syncadmin created it and restores its values."
+                    f"Someone changed {restored} of contract {ref.contract_id} in "
+                    f"Autotask; syncadmin created it and restores its values{tail}"
                 ),
                 before=before,
                 after=dict(drifted),
                 ledger={**_contract_ledger(current), **wrote, **drifted},
             )
+        )
+        return
+    if end_now and end_now < end_wanted and wrote.get("ended"):
+        item.notes.append(
+            f"Contract {ref.contract_id} was ended on {end_now} after a cancellation: a report "
+            "of an earlier month does not extend it again."
         )
         return
     if end_now and end_now < end_wanted:
@@ -763,7 +784,7 @@ def _plan_end(item: ItemPlan, facts: SubscriptionFacts, ctx: _Context, ref: _Con
             reason=f"The report says the subscription was cancelled: the contract ends {ctx.end}.",
             before={"endDate": end_now},
             after={"endDate": ctx.end},
-            ledger={**(known.values if known else {}), "endDate": ctx.end},
+            ledger={**(known.values if known else {}), "endDate": ctx.end, "ended": True},
         )
     )
     return None
@@ -797,7 +818,8 @@ def _plan_line(
     price, cost = _line_prices(facts, period_type)
     per = "year" if period_type == PERIOD_YEARLY else "month"
     price_text = (
-        f"unit price {price} per {per} ({facts.price_detail}), unit cost {cost} from the report"
+        f"unit price {shown(price)} per {per} ({facts.price_detail}), unit cost {shown(cost)} "
+        "from the report"
     )
     parent_id, refs = _contract_refs(ref)
     lines = ctx.snapshot.lines.get(ref.contract_id, []) if ref.contract_id else []
@@ -845,7 +867,7 @@ def _plan_line(
 
     rows = ctx.snapshot.units.get(int(line["id"]), [])
     current, row = _units_on(rows, ctx.start)
-    now_price, now_cost = line.get("unitPrice"), line.get("unitCost")
+    now_price, now_cost = _prices_in_month(line, row)
     units_change = units != current
     price_change = not (same_money(now_price, price) and same_money(now_cost, cost))
     if not units_change and not price_change:
@@ -903,6 +925,18 @@ def _plan_line(
         )
     )
     return None
+
+
+def _prices_in_month(line: dict, row: dict | None) -> tuple:
+    """The unit price and cost in force in the month: its unit row's extended amounts ÷
+    units (a later month's price change does not show), else the line's own."""
+    units = int(row.get("units") or 0) if row else 0
+    if units and row.get("price") is not None and row.get("cost") is not None:
+        return (
+            money(Decimal(str(row["price"])) / units),
+            money(Decimal(str(row["cost"])) / units),
+        )
+    return line.get("unitPrice"), line.get("unitCost")
 
 
 def _zero_old_lines(item, facts, ctx, ref, lines, service_id, month) -> None:
@@ -1025,7 +1059,7 @@ def _plan_charge(
     }
     key = f"charge:{facts.subscription_id}:{month}"
     price_text = (
-        f"price {money(total_price)} ({facts.price_detail}), cost {money(total_cost)} "
+        f"price {shown(total_price)} ({facts.price_detail}), cost {shown(total_cost)} "
         "from the report"
     )
     charges = ctx.snapshot.charges.get(ref.contract_id, []) if ref.contract_id else []

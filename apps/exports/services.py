@@ -21,7 +21,7 @@ from django_q.tasks import async_task
 
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
-from apps.autotask.errors import AutotaskError
+from apps.autotask.errors import AutotaskError, AutotaskThrottled
 from apps.autotask.models import AutotaskService, Connection
 from apps.autotask.services import connection_client, describe_failure
 from apps.catalog.models import BillingReport, Offer, Organization, Subscription
@@ -291,24 +291,9 @@ def export_run_execute(
     main = workers = None
     try:
         main = connection_client(connection)
+        workers = _clients(run, main)
         with heartbeat(run_key(run.pk)):
-            if run.planned_at is None:
-                if run.attempts == 1 and not run.dry_run:
-                    audit_record(
-                        operation="Export Run Started",
-                        obj=run,
-                        details=_run_details(run),
-                        connection_name=connection.name,
-                    )
-                say("Reading what Autotask holds ...")
-                store_plan(run, plan_for(run, main))
-                say(_plan_summary(run))
-            if run.dry_run:
-                run.status = Status.SUCCEEDED
-                run.message = "Dry run: the plan is stored, nothing was written."
-            else:
-                workers = _clients(run, main)
-                _apply_until_done(run, main, workers, foreground, say, after_send)
+            _work(run, main, workers, foreground, say, after_send)
     except HourlyLimitReached as pause:
         _wait_in_worker(run, pause)
     except (AutotaskError, SecretUnreadable) as problem:
@@ -338,35 +323,53 @@ def export_run_execute(
     return run
 
 
-def _apply_until_done(run, main, workers, foreground, say, after_send) -> None:
-    limiter = main.limiter
+def _work(run, main, workers, foreground, say, after_send) -> None:
+    """Plan (once) and apply; at Autotask's hourly limit wait here (``foreground``) and
+    go on, or raise `HourlyLimitReached` for the worker to reschedule."""
     while True:
-        applier = Applier(
-            run,
-            clients=workers,
-            limiter=limiter,
-            on_progress=_progress_printer(say),
-            after_send=after_send,
-        )
         try:
-            applier.apply()
-        except HourlyLimitReached as pause:
-            if not foreground:
+            if run.planned_at is None:
+                if run.attempts == 1 and not run.dry_run:
+                    audit_record(
+                        operation="Export Run Started",
+                        obj=run,
+                        details=_run_details(run),
+                        connection_name=run.connection.name,
+                    )
+                say("Reading what Autotask holds ...")
+                store_plan(run, plan_for(run, main))
+                say(_plan_summary(run))
+            if run.dry_run:
+                run.status = Status.SUCCEEDED
+                run.message = "Dry run: the plan is stored, nothing was written."
+                return
+            Applier(
+                run,
+                clients=workers,
+                limiter=main.limiter,
+                on_progress=_progress_printer(say),
+                after_send=after_send,
+            ).apply()
+            _settle(run)
+            return
+        except AutotaskThrottled as problem:
+            if problem.scope != "hourly":
                 raise
-            seconds = _pause_seconds(pause)
-            run.status = Status.WAITING
-            run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
-            run.message = _pause_message(run)
-            run.save(update_fields=["status", "resume_at", "message"])
-            say(run.message)
-            time.sleep(seconds)
-            ExportRun.objects.filter(pk=run.pk).update(
-                status=Status.RUNNING, resume_at=None, message=""
-            )
-            run.status, run.message = Status.RUNNING, ""
-            continue
-        break
-    _settle(run)
+            pause = HourlyLimitReached(problem)
+        except HourlyLimitReached as reached:
+            pause = reached
+        if not foreground:
+            raise pause
+        seconds = _pause_seconds(pause)
+        run.status = Status.WAITING
+        run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
+        run.message = _pause_message(run)
+        run.save(update_fields=["status", "resume_at", "message"])
+        say(run.message)
+        time.sleep(seconds)
+        waiting = ExportRun.objects.filter(pk=run.pk)
+        waiting.update(status=Status.RUNNING, resume_at=None, message="")
+        run.status, run.resume_at, run.message = Status.RUNNING, None, ""
 
 
 def _pause_seconds(pause: HourlyLimitReached) -> float:
@@ -501,6 +504,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
             key=run_key(run.pk),
             statuses=Status,
             note="Start it again to continue: what was written is in the ledger.",
+            message_field="message",
         ):
             found.append(run)
     return found

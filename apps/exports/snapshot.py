@@ -42,6 +42,8 @@ UNIT_FIELDS = [
     "startDate",
     "endDate",
     "units",
+    "price",
+    "cost",
     "approveAndPostDate",
 ]
 CHARGE_FIELDS = [

@@ -1,0 +1,297 @@
+"""Export runs against the sandbox over HTTP: the command line, one active run per scope,
+audit entries, a failing subscription, lost answers, the hourly limit and a run whose
+process died (issue 11, "Runs", "Apply", "Audit", "CLI")."""
+
+import io
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
+from django_q.models import Schedule
+
+from apps.audit.models import AuditEntry
+from apps.autotask.models import AutotaskService
+from apps.catalog.models import BillingReport, Offer
+from apps.exports.models import ExportObject, ExportOperation, ExportRun
+from apps.exports.services import (
+    ExportRefused,
+    export_run_create,
+    export_run_execute,
+    export_run_interrupt_stale,
+)
+from apps.mappings.models import OfferMapping
+from tests.conftest import MANAGE, ROOT, child_env
+from tests.exports.small import (
+    FIRST_EXPORT_WRITES,
+    MONTH,
+    SUBSCRIPTIONS,
+    records,
+    small_world,
+    writes_logged,
+)
+from tests.worker_processes import wait_for
+
+pytestmark = pytest.mark.django_db
+
+
+def export(*options: str) -> str:
+    out = io.StringIO()
+    call_command("export", "--connection", "Sandbox", "--month", MONTH, *options, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def connection(sandbox, tmp_path):
+    return small_world(sandbox, tmp_path)
+
+
+def test_a_dry_run_prints_the_plan_by_organization_and_writes_nothing(sandbox, connection):
+    text = export("--dry-run")
+    assert writes_logged(sandbox) == []
+    assert records(sandbox, "Contracts") == []
+    contoso, fabrikam, tailspin = (text.index(name) for name in ("Contoso", "Fabrikam", "Tailspin"))
+    assert text.index("Shared") < contoso < fabrikam < tailspin
+    assert "Create contract: No contract carries subscription" in text
+    assert "Add the contract's service line: 10 units (the largest quantity in 2025-11)" in text
+    assert (
+        "unit price 15.00 per month (unit cost 12.50 USD + 20% (the connection's default "
+        "markup for Licence-based (CSP 365))), unit cost 12.50 from the report" in text
+    )
+    assert "skipped: Tailspin Toys is not mapped to an Autotask company." in text
+    assert "8 operation(s)" in text and "1 skipped" in text
+    run = ExportRun.objects.get()
+    assert run.dry_run and run.status == "succeeded"
+    assert not AuditEntry.objects.filter(operation__startswith="Export Run").exists()
+
+
+def test_the_command_exports_then_a_second_time_writes_nothing(sandbox, connection):
+    text = export()
+    assert "Export #1: Succeeded. Written: 2 add service line, 1 create charge" in text
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+    contracts = records(sandbox, "Contracts")
+    assert sorted(c["contractNumber"] for c in contracts) == sorted(
+        [SUBSCRIPTIONS[c] for c in list(SUBSCRIPTIONS)[:2]]
+        + ["4b6e0f0c-6b1e-4c8e-9b8f-2d3c1a5e7f90"]
+    )
+    first = ExportRun.objects.get()
+    assert first.writes == FIRST_EXPORT_WRITES and first.skipped == 1
+
+    sandbox.admin("DELETE", "/requests")
+    text = export()
+    assert "Written: nothing" in text
+    assert writes_logged(sandbox) == []
+    second = ExportRun.objects.latest("pk")
+    assert second.writes == 0 and second.counts == {}
+    assert second.requests <= 8  # the snapshot only
+
+
+def test_every_write_and_the_run_itself_are_audited(sandbox, connection):
+    export()
+    run = ExportRun.objects.get()
+    operations = list(AuditEntry.objects.order_by("pk").values_list("operation", flat=True))
+    exported = [op for op in operations if op.startswith(("Export ", "Contract "))]
+    assert exported[0] == "Export Run Started" and exported[-1] == "Export Run Finished"
+    assert sorted(exported[1:-1]) == sorted(
+        ["Export Service Created", "Export Product Created"]
+        + ["Export Contract Created"] * 3
+        + ["Contract Service Line Added"] * 2
+        + ["Contract Charge Created"]
+    )
+    created = AuditEntry.objects.filter(operation="Export Contract Created")
+    autotask_ids = {int(entry.object_id) for entry in created}
+    assert autotask_ids == {contract["id"] for contract in records(sandbox, "Contracts")}
+    entry = created.first()
+    assert entry.context == "cli" and entry.connection_name == "Sandbox"
+    assert entry.details["run"] == run.pk and entry.after["contractType"] == 7
+    # The created service is mapped to its offer, as the mapping screens would show it.
+    assert "Create Connection Offer Mapping" in operations
+    mapping = OfferMapping.objects.get()
+    assert mapping.service.autotask_id == records(sandbox, "Services")[0]["id"]
+
+
+def test_one_active_run_per_connection_and_scope_is_held_by_the_database(connection):
+    report = BillingReport.objects.get()
+    run = export_run_create(connection=connection, report=report)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ExportRun.objects.create(
+            connection=connection, report=report, scope="report", scope_key=run.scope_key
+        )
+    with pytest.raises(ExportRefused, match=r"Export #\d+ \(whole report, queued\) is active"):
+        export_run_create(connection=connection, report=report)
+    organization = run.report.subscription_months.first().subscription.organization
+    with pytest.raises(ExportRefused):
+        export_run_create(connection=connection, report=report, organization=organization)
+    # A dry run writes nothing, so it may look while a run is active.
+    assert export_run_create(connection=connection, report=report, dry_run=True).dry_run
+
+
+def test_a_failing_subscription_is_recorded_and_the_others_are_exported(sandbox, connection):
+    """Fabrikam's offer is mapped to a service Autotask does not have: its line is refused;
+    the run goes on, ends partial, and the command exits non-zero."""
+    offer = Offer.objects.get(sku_name="Microsoft 365 Business Standard")
+    ghost = AutotaskService.objects.create(
+        connection=connection, autotask_id=999_999, name="Gone", period_type=2,
+        unit_cost=0, unit_price=0,
+    )  # fmt: skip
+    OfferMapping.objects.create(connection=connection, offer=offer, service=ghost)
+    with pytest.raises(CommandError, match=r"2 subscription\(s\) failed"):
+        export()
+    run = ExportRun.objects.get()
+    assert run.status == "partial" and run.failed == 2
+    failed = run.items.filter(status="failed")
+    assert all("999999" in item.error for item in failed)
+    assert run.items.filter(status="done").exclude(position=0).count() == 1  # Azure plan
+    assert len(records(sandbox, "ContractCharges")) == 1
+    assert (
+        AuditEntry.objects.filter(operation="Contract Service Line Added", status="failed").count()
+        == 2
+    )
+
+
+def test_a_lost_answer_is_looked_up_by_key_and_nothing_is_created_twice(sandbox, connection):
+    sandbox.admin(
+        "POST",
+        "/faults",
+        json={
+            "scripts": [
+                {"method": "POST", "entity": "Contracts", "nth": 2, "when": "after",
+                 "fault": "drop"},
+                {"method": "POST", "entity": "ContractCharges", "nth": 1, "when": "after",
+                 "fault": "timeout"},
+                {"method": "POST", "entity": "ContractServiceAdjustments", "nth": 1,
+                 "when": "after", "fault": "drop"},
+            ],
+            "timeout_seconds": 1,
+        },
+    )  # fmt: skip
+    connection.concurrency_limit = 1
+    connection.save()
+    export()
+    run = ExportRun.objects.get()
+    assert run.status == "succeeded"
+    assert len(records(sandbox, "Contracts")) == 3
+    assert len(records(sandbox, "ContractCharges")) == 1
+    assert len(records(sandbox, "ContractServices")) == 2
+    for line in records(sandbox, "ContractServices"):
+        rows = sandbox.get(f"/Contracts/{line['contractID']}/ServiceUnits").json()["items"]
+        assert {row["units"] for row in rows} in ({10}, {4})
+    notes = set(ExportOperation.objects.exclude(note="").values_list("note", flat=True))
+    assert "Found by its key after an answer was lost." in notes
+    assert "Autotask already showed this adjustment's result." in notes
+
+
+def test_at_the_hourly_limit_the_command_waits_and_goes_on_by_itself(sandbox, connection, settings):
+    settings.EXPORT_HOURLY_WAIT_SECONDS = 1
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 5, "window_seconds": 2})
+    text = export()
+    assert "Autotask's hourly API limit is reached: the export waits and continues" in text
+    run = ExportRun.objects.get()
+    assert run.status == "succeeded" and run.writes == FIRST_EXPORT_WRITES
+    assert len(records(sandbox, "Contracts")) == 3
+
+
+def test_in_a_worker_a_run_at_the_hourly_limit_waits_for_a_schedule(sandbox, connection, settings):
+    settings.EXPORT_HOURLY_WAIT_SECONDS = 120
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 6, "window_seconds": 3600})
+    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+    run = export_run_execute(run_id=run.pk)
+    assert run.status == "waiting"
+    assert "continues by itself at" in run.message
+    schedule = Schedule.objects.get(name=f"exports: continue export #{run.pk}")
+    assert schedule.func == "apps.exports.tasks.export_run" and schedule.next_run == run.resume_at
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10_000})
+    run = export_run_execute(run_id=run.pk)  # what the schedule runs
+    assert run.status == "succeeded"
+    assert len(records(sandbox, "Contracts")) == 3
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs, no handler records anything."""
+
+
+def test_a_run_whose_process_died_is_marked_and_continues_from_the_ledger(
+    sandbox, connection, settings
+):
+    """Killed right after its 4th write came back (so that write is done in Autotask but
+    not recorded here), the run is seen as interrupted; started again it looks the
+    unrecorded write up by its key and finishes, with nothing twice."""
+    settings.RUN_STALE_SECONDS = 0
+    sent = {"n": 0}
+
+    def die_after_the_fourth(op):
+        sent["n"] += 1
+        if sent["n"] == 4:
+            raise Killed
+
+    connection.concurrency_limit = 1
+    connection.save()
+    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+    with pytest.raises(Killed):
+        export_run_execute(run_id=run.pk, after_send=die_after_the_fourth)
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert ExportOperation.objects.filter(item__run=run, state="sending").count() == 1
+
+    assert [found.pk for found in export_run_interrupt_stale()] == [run.pk]
+    run.refresh_from_db()
+    assert run.status == "interrupted" and "The worker stopped during this run" in run.message
+
+    text = export()
+    assert f"Continuing export #{run.pk} (interrupted)." in text
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.attempts == 2
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+    assert len(records(sandbox, "Contracts")) == 3
+    assert ExportObject.objects.filter(key__startswith="contract:").count() == 3
+
+
+def test_a_run_delivered_twice_is_carried_out_once(sandbox, connection):
+    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+    assert export_run_execute(run_id=run.pk).status == "succeeded"
+    assert export_run_execute(run_id=run.pk).status == "succeeded"
+    run.refresh_from_db()
+    assert run.attempts == 1
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_process_killed_twice_finishes_when_started_again(sandbox, tmp_path):
+    """The real thing: `manage.py export` in its own process, SIGKILLed twice in the middle
+    of its writes (slowed down by the sandbox's latency), then started again: each new
+    process sees the run interrupted, continues it, and Autotask ends up with every
+    object exactly once."""
+    connection = small_world(sandbox, tmp_path)
+    sandbox.admin("POST", "/faults", json={"latency_ms": 150})
+    env = child_env(
+        RUN_HEARTBEAT_SECONDS="1", RUN_STALE_SECONDS="2", AUTOTASK_SLOT_LEASE_SECONDS="2"
+    )
+    command = [*MANAGE, "export", "--connection", connection.name, "--month", MONTH]
+    for kill_after in (3, 6):
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            wait_for(
+                lambda n=kill_after: ExportOperation.objects.filter(state="done").count() >= n,
+                60,
+                f"{kill_after} operations done",
+            )
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        assert ExportRun.objects.get().status == "running"
+        time.sleep(2.5)
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    run = ExportRun.objects.get()
+    assert f"Continuing export #{run.pk} (interrupted)." in finished.stdout
+    assert run.status == "succeeded" and run.attempts == 3
+    assert len(records(sandbox, "Contracts")) == 3
+    assert len(records(sandbox, "ContractServices")) == 2
+    assert len(records(sandbox, "ContractCharges")) == 1
+    assert len(records(sandbox, "Services")) == 1 and len(records(sandbox, "Products")) == 1
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
