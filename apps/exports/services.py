@@ -111,7 +111,7 @@ def export_run_create(
             if not dry_run:
                 busy = (
                     _overlapping(connection, report, organization, subscription)
-                    .select_for_update()
+                    .select_for_update(of=("self",))
                     .first()
                 )
                 if busy is not None:
