@@ -61,24 +61,36 @@ class DatabaseLimiter:
                 pass  # another process made it first
         self._ready.add(entity)
 
-    def acquire(self, entity: str):
+    def try_acquire(self, entity: str):
+        """A free slot of ``entity`` now, or None when all are taken. One statement: the
+        first free slot, taken only if it is still free (of two processes choosing the
+        same slot, one takes it and the other tries again)."""
         self._ensure_slots(entity)
         holder = uuid.uuid4().hex
-        deadline = time.monotonic() + self.wait_seconds
-        slots = ConcurrencySlot.objects.filter(
-            connection_id=self.connection_id, entity=entity, slot__lte=self.limit
+        now = timezone.now()
+        free = Q(holder="") | Q(expires_at__lt=now)
+        first_free = (
+            ConcurrencySlot.objects.filter(
+                connection_id=self.connection_id, entity=entity, slot__lte=self.limit
+            )
+            .filter(free)
+            .order_by("slot")
+            .values("id")[:1]
         )
+        taken = (
+            ConcurrencySlot.objects.filter(pk__in=first_free)
+            .filter(free)
+            .update(holder=holder, expires_at=now + self.lease)
+        )
+        return holder if taken else None
+
+    def acquire(self, entity: str):
+        """A slot of ``entity``, waiting for one to be free (up to ``wait_seconds``)."""
+        deadline = time.monotonic() + self.wait_seconds
         while True:
-            now = timezone.now()
-            free = Q(holder="") | Q(expires_at__lt=now)
-            for slot_id in slots.filter(free).values_list("id", flat=True):
-                taken = (
-                    ConcurrencySlot.objects.filter(pk=slot_id)
-                    .filter(free)
-                    .update(holder=holder, expires_at=now + self.lease)
-                )
-                if taken:
-                    return (slot_id, holder)
+            token = self.try_acquire(entity)
+            if token is not None:
+                return token
             if time.monotonic() > deadline:
                 raise AutotaskThrottled(
                     f"No free request slot for {entity} after {self.wait_seconds:g}s: other "
@@ -88,5 +100,6 @@ class DatabaseLimiter:
             time.sleep(self.poll_seconds * (1 + self._random.random()))
 
     def release(self, token) -> None:
-        slot_id, holder = token
-        ConcurrencySlot.objects.filter(pk=slot_id, holder=holder).update(holder="", expires_at=None)
+        ConcurrencySlot.objects.filter(connection_id=self.connection_id, holder=token).update(
+            holder="", expires_at=None
+        )

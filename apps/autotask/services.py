@@ -63,6 +63,7 @@ def connection_client(connection: Connection, **config) -> AutotaskClient:
         )
         connection.zone_url = zone_url
 
+    config = {"backoff_base": settings.AUTOTASK_BACKOFF_BASE_MS / 1000, **config}
     client_config = ClientConfig(
         username=connection.username,
         secret=connection.secret(),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -189,14 +189,8 @@ def look_up(client: AutotaskClient, plan: dict, body: dict, parent_id: int | Non
         by_name = [{"op": "eq", "field": "name", "value": body["name"]}]
         return _find_by_name(client, "Products", by_name)
     if kind == Kind.CREATE_SERVICE:
-        return _find_by_name(
-            client,
-            "Services",
-            [
-                {"op": "eq", "field": "name", "value": body["name"]},
-                {"op": "eq", "field": "periodType", "value": body["periodType"]},
-            ],
-        )
+        by_key = [{"op": "eq", "field": "description", "value": body["description"]}]
+        return _find_by_name(client, "Services", by_key)
     return None
 
 
@@ -261,6 +255,7 @@ class Applier:
         self.done = 0
         self.total = 0
         self.resuming = run.attempts > 1
+        self.limit = max(1, self.connection.concurrency_limit)
 
     # -- setup -------------------------------------------------------------------
 
@@ -296,21 +291,18 @@ class Applier:
         self._drive(others, width=len(self.clients))
 
     def _drive(self, chains: list[deque[_Step]], *, width: int) -> None:
+        """Run the chains (each a subscription's operations, in order) side by side:
+        at most ``self.limit`` requests in flight per entity (Autotask's thread limit is
+        per endpoint), each holding one of the connection's shared slots."""
         waiting = deque(chains)
         free = deque(self.clients[:width])
         running: dict[Future, tuple[deque[_Step], _Step, AutotaskClient, object]] = {}
+        busy: Counter = Counter()
         stop: HourlyLimitReached | None = None
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="export") as pool:
             while waiting or running:
-                while waiting and free and stop is None:
-                    chain = waiting.popleft()
-                    step = self._next_step(chain)
-                    if step is None:
-                        continue
-                    client = free.popleft()
-                    token = self.limiter.acquire(step.op.entity) if self.limiter else None
-                    future = pool.submit(self._send, client, step)
-                    running[future] = (chain, step, client, token)
+                if stop is None:
+                    self._start_some(waiting, free, running, busy, pool)
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -318,6 +310,7 @@ class Applier:
                     chain, step, client, token = running.pop(future)
                     if token is not None:
                         self.limiter.release(token)
+                    busy[step.op.entity] -= 1
                     free.append(client)
                     try:
                         outcome = future.result()
@@ -325,7 +318,9 @@ class Applier:
                         if problem.scope != "hourly":
                             self._fail(chain, step, problem)
                             continue
-                        self._reset(step)
+                        # Left "sending": an attempt may have reached Autotask before the
+                        # limit did, so the next one looks it up first.
+                        waiting.append(chain)
                         stop = stop or HourlyLimitReached(problem)
                         continue
                     except AutotaskError as problem:
@@ -342,9 +337,37 @@ class Applier:
         if stop is not None:
             raise stop
 
-    def _next_step(self, chain: deque[_Step]) -> _Step | None:
-        """The chain's next operation, marked "sending"; one already done by this run
-        (recorded in the ledger before its operation was) is completed instead."""
+    def _start_some(self, waiting, free, running, busy, pool) -> None:
+        """Start every waiting chain whose next operation's entity has a free slot, while
+        clients are free. With nothing running and no slot free (other processes hold
+        them), wait for one."""
+        for _ in range(len(waiting)):
+            if not free:
+                return
+            chain = waiting.popleft()
+            step = self._skip_recorded(chain)
+            if step is None:
+                continue
+            entity = step.op.entity
+            token = None
+            if busy[entity] >= self.limit:
+                waiting.append(chain)
+                continue
+            if self.limiter is not None:
+                token = self.limiter.try_acquire(entity)
+                if token is None and not running:
+                    token = self.limiter.acquire(entity)
+                if token is None:
+                    waiting.append(chain)
+                    continue
+            self._mark_sending(step)
+            busy[entity] += 1
+            client = free.popleft()
+            running[pool.submit(self._send, client, step)] = (chain, step, client, token)
+
+    def _skip_recorded(self, chain: deque[_Step]) -> _Step | None:
+        """The chain's next operation to send; one this run already recorded in the
+        ledger (before it could record the operation itself) is completed instead."""
         while chain:
             step = chain[0]
             op = step.op
@@ -359,11 +382,14 @@ class Applier:
                 if not chain:
                     self._finish_item(step.item)
                 continue
-            step.check_first = op.state == OperationStateChoices.SENDING
-            ExportOperation.objects.filter(pk=op.pk).update(state=OperationStateChoices.SENDING)
-            op.state = OperationStateChoices.SENDING
             return step
         return None
+
+    def _mark_sending(self, step: _Step) -> None:
+        op = step.op
+        step.check_first = op.state == OperationStateChoices.SENDING
+        ExportOperation.objects.filter(pk=op.pk).update(state=OperationStateChoices.SENDING)
+        op.state = OperationStateChoices.SENDING
 
     def _body(self, op: ExportOperation) -> tuple[dict, int | None]:
         plan = op.plan
@@ -390,16 +416,24 @@ class Applier:
         op = step.op
         plan = op.plan
         autotask_id = outcome.autotask_id or plan.get("target_id")
-        ExportObject.objects.update_or_create(
-            connection=self.connection,
-            key=op.key,
-            defaults={
-                "entity": plan["entity"],
-                "subscription_key": plan.get("subscription_id") or "",
-                "autotask_id": autotask_id or self.ids.get(op.key),
-                "values": plan.get("ledger_json") or {},
-                "run": self.run,
-            },
+        # One INSERT ... ON CONFLICT DO UPDATE: the ledger entry of this key, new or not.
+        ExportObject.objects.bulk_create(
+            [
+                ExportObject(
+                    connection=self.connection,
+                    key=op.key,
+                    entity=plan["entity"],
+                    subscription_key=plan.get("subscription_id") or "",
+                    autotask_id=autotask_id or self.ids.get(op.key),
+                    values=plan.get("ledger_json") or {},
+                    created_by_export=True,
+                    run=self.run,
+                    updated_at=timezone.now(),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["connection", "key"],
+            update_fields=["entity", "autotask_id", "values", "run", "updated_at"],
         )
         self._complete(step, autotask_id, outcome.note)
         if plan["kind"] == Kind.CREATE_SERVICE:
@@ -440,9 +474,6 @@ class Applier:
             step.item.autotask_ids = ids
         self.done += 1
         self.on_progress(self.done, self.total)
-
-    def _reset(self, step: _Step) -> None:
-        ExportOperation.objects.filter(pk=step.op.pk).update(state=OperationStateChoices.PENDING)
 
     def _fail(self, chain: deque[_Step], step: _Step, problem: AutotaskError) -> None:
         message = "; ".join(problem.messages) if problem.messages else str(problem)

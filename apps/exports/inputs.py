@@ -20,6 +20,7 @@ from apps.exports.planner import (
     SubscriptionFacts,
 )
 from apps.mappings.models import OfferMapping, OrganizationMapping, SubscriptionMapping
+from apps.mappings.services import offer_key
 
 CHUNK = 500
 AZURE_PLAN_NAME = "Microsoft Azure plan"  # its offer is named after a meter of the month
@@ -109,6 +110,8 @@ def subscription_facts(connection: Connection, scope: Scope) -> list[Subscriptio
                 sales_amount=month_sales_amount(month, price),
                 price_source=price.source,
                 price_detail=price.detail,
+                offer_key=offer_key(offer),
+                term=offer.term,
                 charge_start=row["charge_start"],
                 charge_end=row["charge_end"],
                 cancelled=row["cancelled"],

@@ -147,6 +147,8 @@ class SubscriptionFacts:
     sales_amount: Decimal | None  # the month's sales total (charges)
     price_source: str = ""
     price_detail: str = ""
+    offer_key: str = ""  # product:SKU:availability:term:frequency, the created service's key
+    term: str = ""  # P1M, P1Y, P3Y or blank
     charge_start: dt.date | None = None
     charge_end: dt.date | None = None
     cancelled: bool = False
@@ -309,6 +311,21 @@ def charge_name(facts: SubscriptionFacts, month: dt.date) -> str:
     return f"{product} {month_label(month)} {facts.subscription_id}"[:100]
 
 
+TERMS = {"P1M": "1-month term", "P1Y": "1-year term", "P3Y": "3-year term"}
+
+
+def service_name(facts: SubscriptionFacts) -> str:
+    """A created service's name: the offer and its term (offers differing only in term
+    bill differently and need services of their own)."""
+    term = TERMS.get(facts.term, facts.term)
+    return f"{facts.offer_name} {term}" if term else facts.offer_name
+
+
+def service_key(facts: SubscriptionFacts) -> str:
+    """A created service's key, in its description: found by it after a lost answer."""
+    return f"Microsoft offer {facts.offer_key}, created by syncadmin"
+
+
 def contract_name(facts: SubscriptionFacts) -> str:
     return f"{facts.offer_name} - {facts.organization_name}"[:100]
 
@@ -403,7 +420,11 @@ class _Folding:
 
 def _folded_reservations(subscriptions: list[SubscriptionFacts], ctx: _Context) -> _Folding:
     folding = _Folding()
-    if not ctx.settings.fold_reservations:
+    types = ctx.settings.record_types
+    if not ctx.settings.fold_reservations or not {
+        RecordType.AZURE_PLAN.value,
+        RecordType.AZURE_RESERVATION.value,
+    } <= set(types):
         return folding
     azure = {}
     for facts in subscriptions:
@@ -512,7 +533,8 @@ def _service_for(item: ItemPlan, facts: SubscriptionFacts, ctx: _Context) -> _Se
         price = money(facts.unit_price * months) if facts.unit_price is not None else ZERO
         cost = money(facts.unit_cost * months) if facts.unit_cost is not None else ZERO
         body = {
-            "name": facts.offer_name[:150],
+            "name": service_name(facts)[:150],
+            "description": service_key(facts),
             "periodType": period,
             "billingCodeID": ctx.settings.service_billing_code_id,
             "unitPrice": price,
@@ -530,7 +552,7 @@ def _service_for(item: ItemPlan, facts: SubscriptionFacts, ctx: _Context) -> _Se
                 "missing ones; the mapping is recorded with it."
             ),
             after=body,
-            price_source=facts.price_detail,
+            price_source=facts.price_source,
             ledger={"offer_pk": facts.offer_pk, **body},
         )
     return _ServiceRef(None, key)
@@ -754,8 +776,8 @@ def _plan_end(item: ItemPlan, facts: SubscriptionFacts, ctx: _Context, ref: _Con
     if ref.current is None:
         return  # a new contract is created ending this month already
     end_now = as_date(ref.current.get("endDate"))
-    if end_now == ctx.end:
-        return
+    if end_now and end_now <= ctx.end:
+        return  # ended already (by us, or earlier by someone in Autotask)
     if not ref.ours:
         item.notes.append(
             f"Cancelled, but contract {ref.contract_id} was mapped by hand: syncadmin does not "
@@ -1064,6 +1086,9 @@ def _plan_charge(
     )
     charges = ctx.snapshot.charges.get(ref.contract_id, []) if ref.contract_id else []
     existing = next((c for c in charges if c.get("name") == name), None)
+    if existing is None and total_cost == 0 and total_price == 0:
+        item.notes.append(f"Nothing billed in {month} (a prepaid plan's later month): no charge.")
+        return
     if existing is None:
         body = {
             **wanted,

@@ -262,10 +262,14 @@ def store_plan(run: ExportRun, plan: Plan) -> None:
 # -- carrying a run out ----------------------------------------------------------------------
 
 
+ENTITIES_AT_ONCE = 3  # contracts, their adjustments and their charges are written together
+
+
 def _clients(run: ExportRun, main):
-    """One client per concurrent request, sharing the main client's zone."""
+    """One client per request in flight (the limit per entity, for a few entities at
+    once), sharing the main client's zone."""
     clients = []
-    for _ in range(max(1, run.connection.concurrency_limit)):
+    for _ in range(max(1, run.connection.concurrency_limit) * ENTITIES_AT_ONCE):
         client = connection_client(run.connection)
         client.limiter = None  # the applier takes the shared slots itself
         client.config = main.config
