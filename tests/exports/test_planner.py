@@ -651,8 +651,15 @@ def test_record_type_not_exported_is_skipped(facts, skip):
 
 
 def test_unmapped_offer_creates_the_service_and_the_line_refers_to_it():
-    result = plan(licence(), mappings=Mappings(companies={1: COMPANY}, services={}))
-    service = {"name": M365, "periodType": 2, "billingCodeID": 29682802}
+    """Named with its term (offers differing only in term need services of their own),
+    keyed by the offer in its description."""
+    facts = licence(term="P1Y", offer_key="CFQ7TTC0LCHC:0002:CFQ7TTC0KDNW:P1Y:monthly")
+    result = plan(facts, mappings=Mappings(companies={1: COMPANY}, services={}))
+    service = {"name": f"{M365} 1-year term", "periodType": 2, "billingCodeID": 29682802}
+    service |= {
+        "description": "Microsoft offer CFQ7TTC0LCHC:0002:CFQ7TTC0KDNW:P1Y:monthly, created by "
+        "syncadmin"
+    }
     service |= {"unitPrice": D("22.00"), "unitCost": D("18.70")}
     service |= {"invoiceDescription": M365, "isActive": True}
     assert ops(result.shared) == [op("create_service", "Services", service)]
