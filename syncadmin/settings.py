@@ -185,7 +185,7 @@ RUN_STALE_SECONDS = env_int("RUN_STALE_SECONDS", 60)
 RUN_AUTO_RETRIES = env_int("RUN_AUTO_RETRIES", 1)
 # A request slot of a connection's concurrency limit (apps/autotask/limiter.py) taken by a
 # process that died frees itself after this long.
-AUTOTASK_SLOT_LEASE_SECONDS = env_int("AUTOTASK_SLOT_LEASE_SECONDS", 300)
+AUTOTASK_SLOT_LEASE_SECONDS = env_int("AUTOTASK_SLOT_LEASE_SECONDS", 120)
 # The first retry after a failed Autotask request waits about this long, doubling after.
 AUTOTASK_BACKOFF_BASE_MS = env_int("AUTOTASK_BACKOFF_BASE_MS", 500)
 # An export that meets Autotask's hourly request limit waits at most this long before it

@@ -6,42 +6,38 @@ records the result (the ledger entry with the Autotask id, the operation, the au
 entry) before the subscription's next operation starts. Worker threads only speak HTTP,
 each with its own client.
 
-Exactly once: a create that fails without an answer (time-out, dropped connection, 5xx)
-may have been committed by Autotask, so before trying again the object is looked up by
-our key: a contract by its key, a charge by its contract and name, a product or service
-by name, an adjustment by the units (and price) it was to leave. An operation found
-"sending" when a run is started again after its worker died is looked up the same way
-first. A subscription whose operation fails is recorded with the error and the run goes
-on with the others. Autotask's hourly limit stops the run (`HourlyLimitReached`) with
-every unfinished operation still to do.
+Exactly once: a create without an answer is looked up by our key before it is tried
+again (`apps.exports.sending`), and an operation found "sending" when a run is started
+again after its worker died is looked up first. A subscription whose operation fails is
+recorded with the error and the run goes on with the others. Autotask's hourly limit
+stops the run (`HourlyLimitReached`) with every unfinished operation still to do.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
-from apps.autotask.client import AutotaskClient, format_date
-from apps.autotask.errors import AutotaskError, AutotaskThrottled, AutotaskUnavailable
+from apps.autotask.client import AutotaskClient
+from apps.autotask.errors import AutotaskError, AutotaskThrottled
+from apps.autotask.models import AutotaskService, Connection
+from apps.catalog.models import Offer
 from apps.exports.choices import ExportItemStatusChoices, OperationStateChoices
 from apps.exports.models import ExportItem, ExportObject, ExportOperation, ExportRun
-from apps.exports.planner import Kind, as_date, contract_key_of, same_money
+from apps.exports.planner import Kind
+from apps.exports.sending import Outcome, send
+from apps.mappings.services import MappingRefused, offer_mapping_set
 
 logger = logging.getLogger(__name__)
 
-CREATE_ATTEMPTS = 4
 AUDIT_OPERATIONS = {
     Kind.CREATE_PRODUCT: "Export Product Created",
     Kind.CREATE_SERVICE: "Export Service Created",
@@ -62,161 +58,6 @@ class HourlyLimitReached(Exception):
     def __init__(self, problem: AutotaskThrottled):
         super().__init__(str(problem))
         self.retry_after = problem.retry_after or 15 * 60
-
-
-# -- plan (de)serialisation ----------------------------------------------------------------
-
-
-def to_json(value):
-    """Plan values as stored (dates ISO, money as text)."""
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-DATE_FIELDS = ("startDate", "endDate", "effectiveDate", "datePurchased")
-MONEY_FIELDS = (
-    "unitPrice",
-    "unitCost",
-    "adjustedUnitPrice",
-    "adjustedUnitCost",
-    "unitQuantity",
-)
-
-
-def request_body(body: dict) -> dict:
-    """A stored body as Autotask takes it: dates at midnight UTC (so they read back as
-    the same calendar day), money as numbers."""
-    sent = {}
-    for name, value in body.items():
-        if value is None:
-            continue
-        if name in DATE_FIELDS:
-            value = format_date(dt.date.fromisoformat(str(value)[:10]))
-        elif name in MONEY_FIELDS:
-            value = float(Decimal(str(value)))
-        sent[name] = value
-    return sent
-
-
-# -- one operation, over HTTP (worker threads: no database here) ---------------------------
-
-
-@dataclass
-class Outcome:
-    autotask_id: int | None
-    note: str = ""
-
-
-def _find_contract(client: AutotaskClient, plan: dict) -> int | None:
-    body = plan["body"]
-    udfs = body.get("userDefinedFields") or []
-    if udfs:
-        name, key = udfs[0]["name"], udfs[0]["value"]
-        condition = {"op": "eq", "field": name, "udf": True, "value": key}
-    else:
-        name, key = "", body["contractNumber"]
-        condition = {"op": "eq", "field": "contractNumber", "value": key}
-    rows = [
-        row
-        for row in client.query("Contracts", [condition])
-        if contract_key_of(row, name).lower() == key.lower()
-    ]
-    return min(row["id"] for row in rows) if rows else None
-
-
-def _find_by_name(client: AutotaskClient, entity: str, filters: list[dict]) -> int | None:
-    rows = client.query_all(entity, filters, include_fields=["name"])
-    return min(row["id"] for row in rows) if rows else None
-
-
-def _adjustment_applied(client: AutotaskClient, plan: dict, body: dict) -> bool:
-    """Whether the line already shows what the adjustment was to leave."""
-    after = plan.get("after") or {}
-    day = as_date(body["effectiveDate"])
-    contract_id = body["contractID"]
-    rows = client.query_all(
-        "ContractServiceUnits",
-        [
-            {"op": "eq", "field": "contractID", "value": contract_id},
-            {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
-            {"op": "lte", "field": "startDate", "value": day.strftime("%Y-%m-%dT23:59:59Z")},
-            {"op": "gte", "field": "endDate", "value": format_date(day)},
-        ],
-        include_fields=["units", "startDate", "endDate"],
-    )
-    units = sum(int(row.get("units") or 0) for row in rows[:1])
-    if "units" in after and units != after["units"]:
-        return False
-    if "adjustedUnitPrice" in body:
-        lines = client.query_all(
-            "ContractServices",
-            [
-                {"op": "eq", "field": "contractID", "value": contract_id},
-                {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
-            ],
-            include_fields=["unitPrice", "unitCost"],
-        )
-        if not lines or not same_money(lines[0].get("unitPrice"), body["adjustedUnitPrice"]):
-            return False
-    return bool(rows) or after.get("units") == 0
-
-
-def look_up(client: AutotaskClient, plan: dict, body: dict, parent_id: int | None):
-    """The object a create may have made, found by our key; None when it is not there.
-    For an adjustment, True when Autotask already shows its result."""
-    kind = plan["kind"]
-    if kind == Kind.CREATE_CONTRACT:
-        return _find_contract(client, plan)
-    if plan["entity"] == "ContractServiceAdjustments":
-        return True if _adjustment_applied(client, plan, body) else None
-    if plan["entity"] == "ContractCharges":
-        return _find_by_name(
-            client,
-            "ContractCharges",
-            [
-                {"op": "eq", "field": "contractID", "value": parent_id},
-                {"op": "eq", "field": "name", "value": body["name"]},
-            ],
-        )
-    if kind == Kind.CREATE_PRODUCT:
-        by_name = [{"op": "eq", "field": "name", "value": body["name"]}]
-        return _find_by_name(client, "Products", by_name)
-    if kind == Kind.CREATE_SERVICE:
-        by_key = [{"op": "eq", "field": "description", "value": body["description"]}]
-        return _find_by_name(client, "Services", by_key)
-    return None
-
-
-def send(
-    client: AutotaskClient, plan: dict, body: dict, parent_id: int | None, *, check_first: bool
-) -> Outcome:
-    """Carry out one operation. ``check_first``: an earlier attempt may have been
-    committed (its answer never recorded), so look it up before creating."""
-    entity = plan["entity"]
-    sent = request_body(body)
-    if not plan["is_create"]:
-        return Outcome(client.update(entity, sent, parent_id=parent_id))
-    problem = None
-    for attempt in range(CREATE_ATTEMPTS):
-        if check_first or attempt:
-            found = look_up(client, plan, body, parent_id)
-            if found is True:
-                return Outcome(None, "Autotask already showed this adjustment's result.")
-            if found:
-                return Outcome(found, "Found by its key after an answer was lost.")
-        try:
-            return Outcome(client.create(entity, sent, parent_id=parent_id))
-        except AutotaskUnavailable as lost:
-            problem = lost
-            logger.info("Create %s failed without an answer (%s); looking it up", entity, lost)
-    raise problem
 
 
 # -- the run's operations (main thread: all database work) ---------------------------------
@@ -298,42 +139,55 @@ class Applier:
         free = deque(self.clients[:width])
         running: dict[Future, tuple[deque[_Step], _Step, AutotaskClient, object]] = {}
         busy: Counter = Counter()
-        stop: HourlyLimitReached | None = None
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="export") as pool:
-            while waiting or running:
-                if stop is None:
-                    self._start_some(waiting, free, running, busy, pool)
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    chain, step, client, token = running.pop(future)
+            try:
+                self._loop(waiting, free, running, busy, pool)
+            finally:
+                # Leaving early (an error here, or the process being stopped): what is in
+                # flight finishes unrecorded ("sending": looked up when started again),
+                # and its slots are given back. A killed process cannot; its slots free
+                # themselves when their lease ends.
+                for future, (_, _, _, token) in list(running.items()):
+                    future.cancel()
                     if token is not None:
                         self.limiter.release(token)
-                    busy[step.op.entity] -= 1
-                    free.append(client)
-                    try:
-                        outcome = future.result()
-                    except AutotaskThrottled as problem:
-                        if problem.scope != "hourly":
-                            self._fail(chain, step, problem)
-                            continue
-                        # Left "sending": an attempt may have reached Autotask before the
-                        # limit did, so the next one looks it up first.
-                        waiting.append(chain)
-                        stop = stop or HourlyLimitReached(problem)
-                        continue
-                    except AutotaskError as problem:
+
+    def _loop(self, waiting, free, running, busy, pool) -> None:
+        stop: HourlyLimitReached | None = None
+        while waiting or running:
+            if stop is None:
+                self._start_some(waiting, free, running, busy, pool)
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                chain, step, client, token = running.pop(future)
+                if token is not None:
+                    self.limiter.release(token)
+                busy[step.op.entity] -= 1
+                free.append(client)
+                try:
+                    outcome = future.result()
+                except AutotaskThrottled as problem:
+                    if problem.scope != "hourly":
                         self._fail(chain, step, problem)
                         continue
-                    if self.after_send:
-                        self.after_send(step.op)
-                    self._record(step, outcome)
-                    chain.popleft()
-                    if chain:
-                        waiting.append(chain)
-                    else:
-                        self._finish_item(step.item)
+                    # Left "sending": an attempt may have reached Autotask before the
+                    # limit did, so the next one looks it up first.
+                    waiting.append(chain)
+                    stop = stop or HourlyLimitReached(problem)
+                    continue
+                except AutotaskError as problem:
+                    self._fail(chain, step, problem)
+                    continue
+                if self.after_send:
+                    self.after_send(step.op)
+                self._record(step, outcome)
+                chain.popleft()
+                if chain:
+                    waiting.append(chain)
+                else:
+                    self._finish_item(step.item)
         if stop is not None:
             raise stop
 
@@ -437,8 +291,6 @@ class Applier:
         )
         self._complete(step, autotask_id, outcome.note)
         if plan["kind"] == Kind.CREATE_SERVICE:
-            from apps.exports.services import record_created_service
-
             record_created_service(self.connection, plan, autotask_id)
         audit_record(
             operation=AUDIT_OPERATIONS[plan["kind"]],
@@ -513,28 +365,25 @@ class Applier:
         item.save(update_fields=["status", "autotask_ids"])
 
 
-def pending_filter() -> Q:
-    return Q(state__in=[OperationStateChoices.PENDING, OperationStateChoices.SENDING])
-
-
-def stored_plan(op, *, position: int) -> dict:
-    """An `Operation` as an `ExportOperation.plan`."""
-    return {
-        "kind": op.kind,
-        "label": op.label,
-        "entity": op.entity,
-        "is_create": op.is_create,
-        "body": to_json(op.body),
-        "refs": op.refs,
-        "parent_id": op.parent_id,
-        "target_id": op.target_id,
-        "subscription_id": op.subscription_id,
-        "organization": op.organization,
-        "reason": op.reason,
-        "before": to_json(op.before),
-        "after": to_json(op.after),
-        "price_source": op.price_source,
-        "flagged": op.flagged,
-        "ledger_json": json.loads(json.dumps(to_json(op.ledger or {}))),
-        "position": position,
-    }
+def record_created_service(connection: Connection, plan: dict, autotask_id: int) -> None:
+    """A service the export created is mapped to its offer, as a person would have."""
+    body = plan["body"]
+    service, _ = AutotaskService.objects.update_or_create(
+        connection=connection,
+        autotask_id=autotask_id,
+        defaults={
+            "name": body["name"],
+            "is_active": True,
+            "period_type": body["periodType"],
+            "unit_price": body.get("unitPrice"),
+            "unit_cost": body.get("unitCost"),
+            "billing_code_id": body.get("billingCodeID"),
+        },
+    )
+    offer = Offer.objects.filter(pk=plan["ledger_json"].get("offer_pk")).first()
+    if offer is None:
+        return
+    try:
+        offer_mapping_set(connection=connection, offer=offer, service=service)
+    except MappingRefused:
+        logger.warning("The created service %s could not be mapped to %s", autotask_id, offer)

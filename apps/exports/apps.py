@@ -7,3 +7,10 @@ class ExportsConfig(AppConfig):
     name = "apps.exports"
     label = "exports"
     verbose_name = "Exports"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from apps.exports.schedules import apply_schedules
+
+        post_migrate.connect(apply_schedules, sender=self)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -22,30 +23,22 @@ from django_q.tasks import async_task
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.autotask.errors import AutotaskError, AutotaskThrottled
-from apps.autotask.models import AutotaskService, Connection
+from apps.autotask.models import Connection
 from apps.autotask.services import connection_client, describe_failure
-from apps.catalog.models import BillingReport, Offer, Organization, Subscription
+from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
 from apps.core.runs import heartbeat, interrupt_if_worker_lost
-from apps.exports.apply import Applier, HourlyLimitReached, stored_plan
+from apps.exports.apply import Applier, HourlyLimitReached
 from apps.exports.choices import (
     ACTIVE_STATUSES,
     ExportItemStatusChoices,
     ExportRunStatusChoices,
     ExportScopeChoices,
+    ExportTriggerChoices,
     OperationStateChoices,
 )
-from apps.exports.inputs import (
-    Scope,
-    export_settings,
-    ledger_for,
-    mappings_for,
-    missing_subscriptions,
-    subscription_facts,
-)
-from apps.exports.models import ExportItem, ExportOperation, ExportRun
-from apps.exports.planner import Plan, plan_export
-from apps.exports.snapshot import read_snapshot
+from apps.exports.models import ExportOperation, ExportRun
+from apps.exports.planning import plan_for, store_plan
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
@@ -161,102 +154,6 @@ def _claim(run: ExportRun) -> bool:
     if claimed:
         run.refresh_from_db()
     return bool(claimed)
-
-
-# -- planning ------------------------------------------------------------------------------
-
-
-def plan_for(run: ExportRun, client) -> Plan:
-    """Read the inputs and the Autotask snapshot, and plan."""
-    connection = run.connection
-    scope = Scope(run.report, run.scope, run.organization, run.subscription)
-    facts = subscription_facts(connection, scope)
-    mappings = mappings_for(connection)
-    settings = export_settings(connection)
-    present = {f.subscription_id for f in facts}
-    snapshot = read_snapshot(
-        client,
-        month=run.report.month,
-        subscriptions=facts,
-        mapped_contracts=mappings.contracts,
-        key_udf=settings.key_udf,
-    )
-    return plan_export(
-        month=run.report.month,
-        subscriptions=facts,
-        mappings=mappings,
-        settings=settings,
-        snapshot=snapshot,
-        ledger=ledger_for(connection, sorted(present)),
-        missing=missing_subscriptions(connection, scope, present),
-    )
-
-
-@transaction.atomic
-def store_plan(run: ExportRun, plan: Plan) -> None:
-    """The plan as items and operations, counted on the run."""
-    items = []
-    if plan.shared:
-        items.append((ExportItem(run=run, position=0, label="Products and services"), plan.shared))
-    for position, item in enumerate(plan.items, start=1):
-        status = (
-            ExportItemStatusChoices.SKIPPED
-            if item.skip
-            else ExportItemStatusChoices.PLANNED
-            if item.operations
-            else ExportItemStatusChoices.UNCHANGED
-        )
-        items.append(
-            (
-                ExportItem(
-                    run=run,
-                    position=position,
-                    label=item.label[:255],
-                    status=status,
-                    reason=item.reason,
-                    notes=item.notes,
-                    subscription=None,
-                ),
-                item,
-            )
-        )
-    subscription_ids = {
-        item.subscription_id for item in plan.items if item.subscription_id is not None
-    }
-    subscriptions = dict(
-        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
-            "subscription_id", "pk"
-        )
-    )
-    organizations = dict(
-        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
-            "subscription_id", "organization_id"
-        )
-    )
-    for model, item in items[1 if plan.shared else 0 :]:
-        model.subscription_id = subscriptions.get(item.subscription_id)
-        model.organization_id = organizations.get(item.subscription_id)
-    ExportItem.objects.bulk_create([model for model, _ in items])
-    saved = {item.position: item for item in run.items.all()}
-    operations = []
-    for model, source in items:
-        ops = source if isinstance(source, list) else source.operations
-        for sequence, op in enumerate(ops, start=1):
-            operations.append(
-                ExportOperation(
-                    item=saved[model.position],
-                    sequence=sequence,
-                    kind=op.kind,
-                    key=op.key,
-                    entity=op.entity,
-                    plan=stored_plan(op, position=model.position),
-                )
-            )
-    ExportOperation.objects.bulk_create(operations, batch_size=500)
-    run.counts = plan.counts()
-    run.skipped = len(plan.skipped())
-    run.planned_at = timezone.now()
-    run.save(update_fields=["counts", "skipped", "planned_at"])
 
 
 # -- carrying a run out ----------------------------------------------------------------------
@@ -377,8 +274,6 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
 
 
 def _pause_seconds(pause: HourlyLimitReached) -> float:
-    from django.conf import settings
-
     return min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
 
 
@@ -498,43 +393,36 @@ def _plan_summary(run: ExportRun) -> str:
 
 
 def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
-    """Runs whose worker died are marked interrupted; started again, they continue."""
+    """Runs whose worker died (no heartbeat) are marked interrupted, with an audit entry;
+    started again they continue from their operations. A run a worker carried out is
+    queued again by itself while it has automatic attempts left (`RUN_AUTO_RETRIES`); one
+    from the command line waits for the command to be run again."""
     if runs is None:
         runs = ExportRun.objects.all()
     found = []
     for run in runs.filter(status=Status.RUNNING):
-        if interrupt_if_worker_lost(
+        if not interrupt_if_worker_lost(
             run,
             key=run_key(run.pk),
             statuses=Status,
             note="Start it again to continue: what was written is in the ledger.",
             message_field="message",
         ):
-            found.append(run)
+            continue
+        run.refresh_from_db()
+        audit_record(
+            operation="Export Interrupted",
+            obj=run,
+            status=AuditEntryStatusChoices.FAILED,
+            details={**_run_details(run), "attempts": run.attempts},
+            connection_name=run.connection.name,
+        )
+        if run.trigger != ExportTriggerChoices.CLI and run.attempts <= settings.RUN_AUTO_RETRIES:
+            queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
+                status=Status.QUEUED, message=f"{run.message} (started again by itself)"
+            )
+            if queued:
+                transaction.on_commit(lambda run=run: _queue(run))
+            run.refresh_from_db()
+        found.append(run)
     return found
-
-
-def record_created_service(connection: Connection, plan: dict, autotask_id: int) -> None:
-    """A service the export created is mapped to its offer, as a person would have."""
-    from apps.mappings.services import MappingRefused, offer_mapping_set
-
-    body = plan["body"]
-    service, _ = AutotaskService.objects.update_or_create(
-        connection=connection,
-        autotask_id=autotask_id,
-        defaults={
-            "name": body["name"],
-            "is_active": True,
-            "period_type": body["periodType"],
-            "unit_price": body.get("unitPrice"),
-            "unit_cost": body.get("unitCost"),
-            "billing_code_id": body.get("billingCodeID"),
-        },
-    )
-    offer = Offer.objects.filter(pk=plan["ledger_json"].get("offer_pk")).first()
-    if offer is None:
-        return
-    try:
-        offer_mapping_set(connection=connection, offer=offer, service=service)
-    except MappingRefused:
-        logger.warning("The created service %s could not be mapped to %s", autotask_id, offer)

@@ -13,3 +13,12 @@ def export_run(run_id: int) -> str:
     with audit_context(context="worker", actor_name=run.requested_by_name or "scheduler"):
         run = export_run_execute(run_id=run_id)
     return f"export #{run.pk}: {run.status}"
+
+
+def export_run_interrupt_stale() -> int:
+    """Every minute: runs whose worker died are marked interrupted, and worker runs are
+    handed to a worker again while they have automatic attempts left."""
+    from apps.exports.services import export_run_interrupt_stale as notice
+
+    with audit_context(context="worker", actor_name="scheduler"):
+        return len(notice())

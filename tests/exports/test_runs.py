@@ -16,7 +16,9 @@ from django_q.models import Schedule
 from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskService
 from apps.catalog.models import BillingReport, Offer
+from apps.exports import tasks
 from apps.exports.models import ExportObject, ExportOperation, ExportRun
+from apps.exports.schedules import STALE_EXPORTS_SCHEDULE
 from apps.exports.services import (
     ExportRefused,
     export_run_create,
@@ -33,7 +35,7 @@ from tests.exports.small import (
     small_world,
     writes_logged,
 )
-from tests.worker_processes import wait_for
+from tests.worker_processes import start_cluster, stop_cluster, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +236,10 @@ def test_a_run_whose_process_died_is_marked_and_continues_from_the_ledger(
         export_run_execute(run_id=run.pk, after_send=die_after_the_fourth)
     run.refresh_from_db()
     assert run.status == "running"
-    assert ExportOperation.objects.filter(item__run=run, state="sending").count() == 1
+    # The write that came back, and any other in flight then (one per entity at most).
+    in_flight = ExportOperation.objects.filter(item__run=run, state="sending")
+    assert 1 <= in_flight.count() <= 3
+    assert len({op.entity for op in in_flight}) == in_flight.count()
 
     assert [found.pk for found in export_run_interrupt_stale()] == [run.pk]
     run.refresh_from_db()
@@ -295,3 +300,45 @@ def test_an_export_process_killed_twice_finishes_when_started_again(sandbox, tmp
     assert len(records(sandbox, "ContractCharges")) == 1
     assert len(records(sandbox, "Services")) == 1 and len(records(sandbox, "Products")) == 1
     assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+
+
+def test_a_worker_run_whose_worker_died_is_queued_again_by_itself(sandbox, connection, settings):
+    """What the every-minute schedule does: notices the dead worker, says so in the audit
+    log, and hands the run to a worker again, which continues it."""
+    settings.RUN_STALE_SECONDS = 0
+    settings.RUN_AUTO_RETRIES = 1
+
+    def die(op):
+        raise Killed
+
+    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+    with pytest.raises(Killed):
+        export_run_execute(run_id=run.pk, after_send=die)
+    assert tasks.export_run_interrupt_stale() == 1
+    run.refresh_from_db()
+    assert run.status == "queued" and run.message.endswith("(started again by itself)")
+    entry = AuditEntry.objects.get(operation="Export Interrupted")
+    assert entry.status == "failed" and entry.details["attempts"] == 1
+    assert Schedule.objects.filter(
+        name=STALE_EXPORTS_SCHEDULE, func="apps.exports.tasks.export_run_interrupt_stale"
+    ).exists()
+
+    assert tasks.export_run(run.pk) == f"export #{run.pk}: succeeded"
+    assert len(records(sandbox, "Contracts")) == 3
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queue_and_wait_hands_the_run_to_a_real_worker(sandbox, tmp_path):
+    small_world(sandbox, tmp_path)
+    cluster = start_cluster()
+    try:
+        text = export("--queue", "--wait")
+    finally:
+        stop_cluster(cluster)
+    run = ExportRun.objects.get()
+    assert f"Export #{run.pk} queued for a worker." in text
+    assert f"Export #{run.pk}: Succeeded. Written: 2 add service line" in text
+    assert run.status == "succeeded" and run.trigger == "cli"
+    assert AuditEntry.objects.get(operation="Export Run Started").context == "worker"
+    assert len(records(sandbox, "Contracts")) == 3

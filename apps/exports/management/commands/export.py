@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.audit.services import audit_context
 from apps.autotask.models import Connection
@@ -24,6 +25,15 @@ from apps.exports.services import (
 
 Status = ExportRunStatusChoices
 ENDED_BADLY = (Status.PARTIAL, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
+
+
+def stopped(run: ExportRun) -> None:
+    """Ctrl-C: the run is interrupted (not left running for the stale check to find)."""
+    ExportRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+        status=Status.INTERRUPTED,
+        message="Stopped from the command line; run the same command again to continue.",
+        finished_at=timezone.now(),
+    )
 
 
 def _one(queryset, what: str, text: str):
@@ -75,7 +85,13 @@ class Command(BaseCommand):
                     return
                 run = self._wait(run)
             else:
-                run = export_run_execute(run_id=run.pk, foreground=True, on_progress=self._say)
+                try:
+                    run = export_run_execute(run_id=run.pk, foreground=True, on_progress=self._say)
+                except KeyboardInterrupt:
+                    stopped(run)
+                    raise CommandError(
+                        f"Export #{run.pk} stopped. Run the same command again to continue it."
+                    ) from None
         self._report_end(run)
 
     # -- finding things --------------------------------------------------------------
