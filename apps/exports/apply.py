@@ -54,6 +54,9 @@ AUDIT_OPERATIONS = {
 }
 
 
+BUDGET_EVERY = 200  # requests between two looks at Autotask's hourly budget
+
+
 class HourlyLimitReached(Exception):
     def __init__(self, problem: AutotaskThrottled):
         super().__init__(str(problem))
@@ -75,7 +78,8 @@ class Applier:
     thread; ``limiter`` is the connection's shared concurrency limiter (or None);
     ``on_progress(done, total)`` is called as operations finish; ``after_send(op)`` runs
     right after a request came back, before anything is recorded (tests kill the run
-    there)."""
+    there); ``budget()`` reads Autotask's hourly budget (raising `AutotaskThrottled` when
+    it is spent)."""
 
     def __init__(
         self,
@@ -85,8 +89,12 @@ class Applier:
         limiter=None,
         on_progress: Callable[[int, int], None] | None = None,
         after_send: Callable[[ExportOperation], None] | None = None,
+        budget: Callable[[], object] | None = None,
     ):
         self.run = run
+        self.budget = budget
+        self.sent = 0
+        self.stop: HourlyLimitReached | None = None
         self.connection = run.connection
         self.clients = clients
         self.limiter = limiter
@@ -153,9 +161,8 @@ class Applier:
                         self.limiter.release(token)
 
     def _loop(self, waiting, free, running, busy, pool) -> None:
-        stop: HourlyLimitReached | None = None
         while waiting or running:
-            if stop is None:
+            if self.stop is None:
                 self._start_some(waiting, free, running, busy, pool)
             if not running:
                 break
@@ -175,7 +182,7 @@ class Applier:
                     # Left "sending": an attempt may have reached Autotask before the
                     # limit did, so the next one looks it up first.
                     waiting.append(chain)
-                    stop = stop or HourlyLimitReached(problem)
+                    self.stop = self.stop or HourlyLimitReached(problem)
                     continue
                 except AutotaskError as problem:
                     self._fail(chain, step, problem)
@@ -188,8 +195,21 @@ class Applier:
                     waiting.append(chain)
                 else:
                     self._finish_item(step.item)
-        if stop is not None:
-            raise stop
+        if self.stop is not None:
+            raise self.stop
+
+    def _within_budget(self) -> bool:
+        """Every `BUDGET_EVERY` requests started (and before the first), ask Autotask how
+        much of its hourly budget is used: past half, every client slows down; past the
+        client's stop share, no new request starts and the run waits."""
+        if self.budget is None or self.sent % BUDGET_EVERY:
+            return True
+        try:
+            self.budget()
+        except AutotaskThrottled as problem:
+            self.stop = HourlyLimitReached(problem)
+            return False
+        return True
 
     def _start_some(self, waiting, free, running, busy, pool) -> None:
         """Start every waiting chain whose next operation's entity has a free slot, while
@@ -214,6 +234,12 @@ class Applier:
                 if token is None:
                     waiting.append(chain)
                     continue
+            if not self._within_budget():
+                waiting.appendleft(chain)
+                if token is not None:
+                    self.limiter.release(token)
+                return
+            self.sent += 1
             self._mark_sending(step)
             busy[entity] += 1
             client = free.popleft()
@@ -241,7 +267,11 @@ class Applier:
 
     def _mark_sending(self, step: _Step) -> None:
         op = step.op
-        step.check_first = op.state == OperationStateChoices.SENDING
+        # Sent before, answer unknown: look first. An adjustment of a run started again
+        # also works its change out from the units the line has now.
+        step.check_first = op.state == OperationStateChoices.SENDING or (
+            self.resuming and op.entity == "ContractServiceAdjustments"
+        )
         ExportOperation.objects.filter(pk=op.pk).update(state=OperationStateChoices.SENDING)
         op.state = OperationStateChoices.SENDING
 

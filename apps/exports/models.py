@@ -51,7 +51,7 @@ class ExportRun(models.Model):
     scope_key = models.CharField(
         max_length=80,
         editable=False,
-        help_text="Report, scope and target in one value: one active run per connection and scope.",
+        help_text="Report, scope and target in one value (which run the command continues).",
     )
     trigger = models.CharField(
         max_length=20,
@@ -92,11 +92,14 @@ class ExportRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # One export at a time per connection, whatever its scope: two runs (two
+            # reports, or a report and one of its organizations) would both create what
+            # neither has seen yet. The command line finds the one to continue by scope.
             models.UniqueConstraint(
-                fields=["connection", "scope_key"],
+                fields=["connection"],
                 condition=Q(status__in=[status.value for status in ACTIVE_STATUSES])
                 & Q(dry_run=False),
-                name="export_run_one_active_per_scope",
+                name="export_run_one_active_per_connection",
             ),
             models.CheckConstraint(
                 condition=(

@@ -17,7 +17,14 @@ from decimal import Decimal
 
 from apps.autotask.client import AutotaskClient, format_date
 from apps.autotask.errors import AutotaskUnavailable
-from apps.exports.planner import Kind, as_date, contract_key_of, same_money
+from apps.exports.planner import (
+    Kind,
+    as_date,
+    contract_key_of,
+    row_unit_prices,
+    same_money,
+    unit_row_on,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,46 +82,48 @@ def _find_by_name(client: AutotaskClient, entity: str, filters: list[dict]) -> i
     return min(row["id"] for row in rows) if rows else None
 
 
-def _adjustment_applied(client: AutotaskClient, plan: dict, body: dict) -> bool:
-    """Whether the line already shows what the adjustment was to leave."""
-    after = plan.get("after") or {}
+def line_now(client: AutotaskClient, body: dict) -> tuple[int, tuple | None]:
+    """The line's units and (price, cost) per unit in force on the adjustment's day, from
+    its ContractServiceUnits row (no row: 0 units, no price)."""
     day = as_date(body["effectiveDate"])
-    contract_id = body["contractID"]
     rows = client.query_all(
         "ContractServiceUnits",
         [
-            {"op": "eq", "field": "contractID", "value": contract_id},
+            {"op": "eq", "field": "contractID", "value": body["contractID"]},
             {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
             {"op": "lte", "field": "startDate", "value": day.strftime("%Y-%m-%dT23:59:59Z")},
             {"op": "gte", "field": "endDate", "value": format_date(day)},
         ],
-        include_fields=["units", "startDate", "endDate"],
+        include_fields=["units", "price", "cost", "startDate", "endDate"],
     )
-    units = sum(int(row.get("units") or 0) for row in rows[:1])
-    if "units" in after and units != after["units"]:
-        return False
-    if "adjustedUnitPrice" in body:
-        lines = client.query_all(
-            "ContractServices",
-            [
-                {"op": "eq", "field": "contractID", "value": contract_id},
-                {"op": "eq", "field": "serviceID", "value": body["serviceID"]},
-            ],
-            include_fields=["unitPrice", "unitCost"],
-        )
-        if not lines or not same_money(lines[0].get("unitPrice"), body["adjustedUnitPrice"]):
-            return False
-    return bool(rows) or after.get("units") == 0
+    row = unit_row_on(rows, day)
+    return (int(row.get("units") or 0), row_unit_prices(row)) if row else (0, None)
+
+
+def adjustment_left_to_do(client: AutotaskClient, plan: dict, body: dict) -> dict | None:
+    """What an adjustment still has to change: None when Autotask already shows its
+    result (units and price), else its body with `unitChange` worked out again from the
+    units the line has now (someone, or an earlier attempt, may have changed them)."""
+    wanted = (plan.get("after") or {}).get("units")
+    units, prices = line_now(client, body)
+    price_due = "adjustedUnitPrice" in body and (
+        prices is None
+        or not same_money(prices[0], body["adjustedUnitPrice"])
+        or not same_money(prices[1], body.get("adjustedUnitCost"))
+    )
+    if wanted is None:
+        return body
+    if units == wanted and not price_due:
+        return None
+    return {**body, "unitChange": wanted - units}
 
 
 def look_up(client: AutotaskClient, plan: dict, body: dict, parent_id: int | None):
     """The object a create may have made, found by our key; None when it is not there.
-    For an adjustment, True when Autotask already shows its result."""
+    (Adjustments cannot be read: `adjustment_left_to_do` looks at their result.)"""
     kind = plan["kind"]
     if kind == Kind.CREATE_CONTRACT:
         return _find_contract(client, plan)
-    if plan["entity"] == "ContractServiceAdjustments":
-        return True if _adjustment_applied(client, plan, body) else None
     if plan["entity"] == "ContractCharges":
         return _find_by_name(
             client,
@@ -139,19 +148,22 @@ def send(
     """Carry out one operation. ``check_first``: an earlier attempt may have been
     committed (its answer never recorded), so look it up before creating."""
     entity = plan["entity"]
-    sent = request_body(body)
     if not plan["is_create"]:
-        return Outcome(client.update(entity, sent, parent_id=parent_id))
+        return Outcome(client.update(entity, request_body(body), parent_id=parent_id))
+    adjustment = entity == "ContractServiceAdjustments"
     problem = None
     for attempt in range(CREATE_ATTEMPTS):
-        if check_first or attempt:
-            found = look_up(client, plan, body, parent_id)
-            if found is True:
+        if adjustment and (check_first or attempt):
+            left = adjustment_left_to_do(client, plan, body)
+            if left is None:
                 return Outcome(None, "Autotask already showed this adjustment's result.")
+            body = left
+        elif check_first or attempt:
+            found = look_up(client, plan, body, parent_id)
             if found:
                 return Outcome(found, "Found by its key after an answer was lost.")
         try:
-            return Outcome(client.create(entity, sent, parent_id=parent_id))
+            return Outcome(client.create(entity, request_body(body), parent_id=parent_id))
         except AutotaskUnavailable as lost:
             problem = lost
             logger.info("Create %s failed without an answer (%s); looking it up", entity, lost)

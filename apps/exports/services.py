@@ -12,10 +12,11 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -27,7 +28,12 @@ from apps.autotask.models import Connection
 from apps.autotask.services import connection_client, describe_failure
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
-from apps.core.runs import heartbeat, interrupt_if_worker_lost
+from apps.core.runs import (
+    has_lost_its_worker,
+    heartbeat,
+    interrupt_if_worker_lost,
+    stale_message,
+)
 from apps.exports.apply import Applier, HourlyLimitReached
 from apps.exports.choices import (
     ACTIVE_STATUSES,
@@ -54,25 +60,10 @@ def scope_key(report: BillingReport, scope: str, organization=None, subscription
     return f"{report.pk}:{scope}:{target}"
 
 
-def _overlapping(connection: Connection, report: BillingReport, organization, subscription):
-    """Active runs that would write the same objects: the whole report overlaps
-    everything of it; an organization overlaps its subscriptions."""
-    active = ExportRun.objects.filter(
-        connection=connection, report=report, status__in=ACTIVE_STATUSES, dry_run=False
+def _active(connection: Connection):
+    return ExportRun.objects.filter(
+        connection=connection, status__in=ACTIVE_STATUSES, dry_run=False
     )
-    if subscription is not None:
-        return active.filter(
-            Q(scope=ExportScopeChoices.REPORT)
-            | Q(organization=subscription.organization)
-            | Q(subscription=subscription)
-        )
-    if organization is not None:
-        return active.filter(
-            Q(scope=ExportScopeChoices.REPORT)
-            | Q(organization=organization)
-            | Q(subscription__organization=organization)
-        )
-    return active
 
 
 def export_run_create(
@@ -87,8 +78,8 @@ def export_run_create(
     requested_by_name: str = "",
     queue: bool = False,
 ) -> ExportRun:
-    """Save a run (queued). Refused while an overlapping run is active on the connection;
-    the database holds one active run per connection and scope."""
+    """Save a run (queued). Refused while another run is active on the connection: the
+    database holds one active (not dry) run per connection."""
     if organization is not None and subscription is not None:
         raise ExportRefused("Export one organization or one subscription, not both.")
     scope = (
@@ -102,16 +93,13 @@ def export_run_create(
     try:
         with transaction.atomic():
             if not dry_run:
-                busy = (
-                    _overlapping(connection, report, organization, subscription)
-                    .select_for_update(of=("self",))
-                    .first()
-                )
+                busy = _active(connection).first()
                 if busy is not None:
                     raise ExportRefused(
-                        f"Export #{busy.pk} ({busy.get_scope_display().lower()}, "
-                        f"{busy.get_status_display().lower()}) is active on {connection.name} "
-                        "for this report: wait for it to end, or continue it."
+                        f"Export #{busy.pk} ({busy.report}, {busy.get_scope_display().lower()},"
+                        f" {busy.get_status_display().lower()}) is active on {connection.name}:"
+                        " one export at a time per connection. Wait for it to end, or "
+                        "continue it."
                     )
             run = ExportRun.objects.create(
                 connection=connection,
@@ -130,7 +118,8 @@ def export_run_create(
                 transaction.on_commit(lambda: _queue(run))
     except IntegrityError:
         raise ExportRefused(
-            f"An export of this scope is already active on {connection.name}."
+            f"Another export became active on {connection.name} at the same moment: one "
+            "export at a time per connection."
         ) from None
     return run
 
@@ -144,12 +133,14 @@ def run_key(run_id: int) -> str:
 
 
 def _claim(run: ExportRun) -> bool:
-    claimable = [Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
-    claimed = ExportRun.objects.filter(pk=run.pk, status__in=claimable).update(
-        status=Status.RUNNING,
-        started_at=timezone.now(),
-        resume_at=None,
-        attempts=F("attempts") + 1,
+    """Take the run (a conditional UPDATE: of two workers, one gets it). Starting it, or
+    again after its worker died, counts as an attempt; going on after a wait does not."""
+    now = timezone.now()
+    runs = ExportRun.objects.filter(pk=run.pk)
+    claimed = runs.filter(status__in=[Status.QUEUED, Status.INTERRUPTED]).update(
+        status=Status.RUNNING, started_at=now, resume_at=None, attempts=F("attempts") + 1
+    ) or runs.filter(status=Status.WAITING).update(
+        status=Status.RUNNING, started_at=now, resume_at=None
     )
     if claimed:
         run.refresh_from_db()
@@ -169,7 +160,8 @@ def _clients(run: ExportRun, main):
     for _ in range(max(1, run.connection.concurrency_limit) * ENTITIES_AT_ONCE):
         client = connection_client(run.connection)
         client.limiter = None  # the applier takes the shared slots itself
-        client.config = main.config
+        # ... and reads the hourly budget for all of them (through the main client).
+        client.config = replace(main.config, pace_check_every=0)
         clients.append(client)
     return clients
 
@@ -250,6 +242,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 limiter=main.limiter,
                 on_progress=_progress_printer(say),
                 after_send=after_send,
+                budget=lambda: _check_budget(main, workers),
             ).apply()
             _settle(run)
             return
@@ -273,6 +266,14 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
         run.status, run.resume_at, run.message = Status.RUNNING, None, ""
 
 
+def _check_budget(main, workers) -> None:
+    """One look at the hourly budget for every client of the run: past half of it they
+    all slow down (Autotask's own usage-based latency starts there)."""
+    main.check_budget()
+    for client in workers:
+        client.slowed = main.slowed
+
+
 def _pause_seconds(pause: HourlyLimitReached) -> float:
     return min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
 
@@ -286,10 +287,14 @@ def _pause_message(run: ExportRun) -> str:
 
 
 def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
+    """Waiting, saved before the schedule that continues it exists (so the schedule never
+    finds it still running). Should the schedule be lost, the every-minute check queues
+    a run whose wait is long over (`export_run_interrupt_stale`)."""
     seconds = _pause_seconds(pause)
     run.status = Status.WAITING
     run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
     run.message = _pause_message(run)
+    run.save(update_fields=["status", "resume_at", "message"])
     Schedule.objects.update_or_create(
         name=f"exports: continue export #{run.pk}",
         defaults={
@@ -316,6 +321,12 @@ def _progress_printer(say):
 
 def _settle(run: ExportRun) -> None:
     """The run's final status from its items."""
+    # An item whose last operation was recorded just before its process died is done.
+    unfinished = [OperationStateChoices.PENDING, OperationStateChoices.SENDING,
+                  OperationStateChoices.FAILED, OperationStateChoices.NOT_TRIED]  # fmt: skip
+    run.items.filter(status=ExportItemStatusChoices.PLANNED).exclude(
+        operations__state__in=unfinished
+    ).update(status=ExportItemStatusChoices.DONE)
     items = run.items.exclude(position=0)
     failed = items.filter(status=ExportItemStatusChoices.FAILED).count()
     shared_failed = run.items.filter(
@@ -425,4 +436,26 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
                 transaction.on_commit(lambda run=run: _queue(run))
             run.refresh_from_db()
         found.append(run)
+    return found + _continue_overdue_waits(runs)
+
+
+def _continue_overdue_waits(runs) -> list[ExportRun]:
+    """Runs "waiting" long after their time with nobody beating for them: a worker run
+    whose continuing schedule was lost is queued again; a command-line run whose process
+    died while it waited is marked interrupted."""
+    overdue = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+    found = []
+    for run in runs.filter(status=Status.WAITING, resume_at__lt=overdue):
+        if not has_lost_its_worker(run_key(run.pk), run.resume_at):
+            continue  # the command line waits in its process, beating
+        if run.trigger == ExportTriggerChoices.CLI:
+            changes = {"status": Status.INTERRUPTED, "message": f"{stale_message()} "
+                       "Run the same command again to continue."}  # fmt: skip
+        else:
+            changes = {"status": Status.QUEUED, "message": "Queued again after its wait."}
+        if ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(**changes):
+            if changes["status"] == Status.QUEUED:
+                transaction.on_commit(lambda run=run: _queue(run))
+            run.refresh_from_db()
+            found.append(run)
     return found

@@ -128,7 +128,7 @@ def export_through_faults(connection, month: dt.date, rng: random.Random) -> Non
     """Start the month's run, kill it twice at random writes, then start it again (the
     command continues an interrupted run) until it has succeeded."""
     report = BillingReport.objects.get(month=month)
-    run = export_run_create(connection=connection, report=report)
+    run = export_run_create(connection=connection, report=report, trigger="cli")
     for _ in range(2):
         writes, die_at = {"n": 0}, rng.randint(1, 12)
 

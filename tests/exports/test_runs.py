@@ -115,20 +115,29 @@ def test_every_write_and_the_run_itself_are_audited(sandbox, connection):
     assert mapping.service.autotask_id == records(sandbox, "Services")[0]["id"]
 
 
-def test_one_active_run_per_connection_and_scope_is_held_by_the_database(connection):
+def test_one_active_run_per_connection_is_held_by_the_database(connection):
+    """Whatever the scope: two runs on one connection would both create what neither has
+    seen yet (a report and one of its organizations, or two reports)."""
     report = BillingReport.objects.get()
     run = export_run_create(connection=connection, report=report)
+    organization = run.report.subscription_months.first().subscription.organization
     with pytest.raises(IntegrityError), transaction.atomic():
         ExportRun.objects.create(
-            connection=connection, report=report, scope="report", scope_key=run.scope_key
-        )
-    with pytest.raises(ExportRefused, match=r"Export #\d+ \(whole report, queued\) is active"):
+            connection=connection, report=report, scope="organization",
+            organization=organization, scope_key="other",
+        )  # fmt: skip
+    refused = (
+        rf"Export #{run.pk} \(November 2025 \(USD\), whole report, queued\) is active on "
+        r"Sandbox: one export at a time per connection"
+    )
+    with pytest.raises(ExportRefused, match=refused):
         export_run_create(connection=connection, report=report)
-    organization = run.report.subscription_months.first().subscription.organization
-    with pytest.raises(ExportRefused):
+    with pytest.raises(ExportRefused, match=refused):
         export_run_create(connection=connection, report=report, organization=organization)
     # A dry run writes nothing, so it may look while a run is active.
     assert export_run_create(connection=connection, report=report, dry_run=True).dry_run
+    ExportRun.objects.filter(pk=run.pk).update(status="succeeded")
+    assert export_run_create(connection=connection, report=report, organization=organization)
 
 
 def test_a_failing_subscription_is_recorded_and_the_others_are_exported(sandbox, connection):
@@ -231,7 +240,9 @@ def test_a_run_whose_process_died_is_marked_and_continues_from_the_ledger(
 
     connection.concurrency_limit = 1
     connection.save()
-    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+    run = export_run_create(
+        connection=connection, report=BillingReport.objects.get(), trigger="cli"
+    )
     with pytest.raises(Killed):
         export_run_execute(run_id=run.pk, after_send=die_after_the_fourth)
     run.refresh_from_db()

@@ -77,10 +77,12 @@ from .model import (
     money,
     month_end,
     month_label,
+    row_unit_prices,
     same_money,
     service_key,
     service_name,
     shown,
+    unit_row_on,
 )
 
 __all__ = [
@@ -117,10 +119,12 @@ __all__ = [
     "month_end",
     "month_label",
     "plan_export",
+    "row_unit_prices",
     "same_money",
     "service_key",
     "service_name",
     "shown",
+    "unit_row_on",
 ]
 
 
@@ -167,7 +171,10 @@ def plan_export(
                 ),
             )
         )
-    return Plan(list(ctx.shared.values()), items)
+    # Only the shared objects that planned operations still refer to: a subscription
+    # skipped after asking for its service or product needs neither.
+    wanted = {key for item in items for op in item.operations for key in op.refs.values()}
+    return Plan([op for key, op in ctx.shared.items() if key in wanted], items)
 
 
 def _label(facts: SubscriptionFacts) -> str:

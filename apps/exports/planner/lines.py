@@ -22,13 +22,14 @@ from .model import (
     SubscriptionFacts,
     _Context,
     _skip,
-    as_date,
     money,
     month_label,
+    row_unit_prices,
     same_money,
     service_key,
     service_name,
     shown,
+    unit_row_on,
 )
 
 
@@ -39,11 +40,8 @@ def _whole(quantity: Decimal | None) -> int:
 
 
 def _units_on(rows: list[dict], day: dt.date) -> tuple[int, dict | None]:
-    for row in rows:
-        start, end = as_date(row.get("startDate")), as_date(row.get("endDate"))
-        if start and end and start <= day <= end:
-            return int(row.get("units") or 0), row
-    return 0, None
+    row = unit_row_on(rows, day)
+    return (int(row.get("units") or 0), row) if row else (0, None)
 
 
 # -- services ----------------------------------------------------------------------------
@@ -234,15 +232,10 @@ def _plan_line(
 
 
 def _prices_in_month(line: dict, row: dict | None) -> tuple:
-    """The unit price and cost in force in the month: its unit row's extended amounts ÷
-    units (a later month's price change does not show), else the line's own."""
-    units = int(row.get("units") or 0) if row else 0
-    if units and row.get("price") is not None and row.get("cost") is not None:
-        return (
-            money(Decimal(str(row["price"])) / units),
-            money(Decimal(str(row["cost"])) / units),
-        )
-    return line.get("unitPrice"), line.get("unitCost")
+    """The unit price and cost in force in the month: its unit row's (a later month's
+    price change does not show), else the line's own."""
+    prices = row_unit_prices(row)
+    return prices if prices else (line.get("unitPrice"), line.get("unitCost"))
 
 
 def _zero_old_lines(item, facts, ctx, ref, lines, service_id, month) -> None:

@@ -276,6 +276,31 @@ def as_date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def unit_row_on(rows: list[dict], day: dt.date) -> dict | None:
+    """The ContractServiceUnits row in force on ``day``: of the rows covering it, the one
+    that starts last (Autotask ends a row on the effective date of the adjustment that
+    starts the next one, so two rows may cover that day)."""
+    covering = [
+        row
+        for row in rows
+        if (start := as_date(row.get("startDate")))
+        and (end := as_date(row.get("endDate")))
+        and start <= day <= end
+    ]
+    return max(
+        covering, key=lambda row: (as_date(row["startDate"]), row.get("id") or 0), default=None
+    )
+
+
+def row_unit_prices(row: dict | None) -> tuple[Decimal, Decimal] | None:
+    """A unit row's price and cost per unit (its amounts are extended), or None without
+    units to divide by."""
+    units = int(row.get("units") or 0) if row else 0
+    if not units or row.get("price") is None or row.get("cost") is None:
+        return None
+    return money(Decimal(str(row["price"])) / units), money(Decimal(str(row["cost"])) / units)
+
+
 def month_label(month: dt.date) -> str:
     return f"{month:%Y-%m}"
 

@@ -29,7 +29,7 @@ ENDED_BADLY = (Status.PARTIAL, Status.FAILED, Status.CANCELLED, Status.INTERRUPT
 
 def stopped(run: ExportRun) -> None:
     """Ctrl-C: the run is interrupted (not left running for the stale check to find)."""
-    ExportRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+    ExportRun.objects.filter(pk=run.pk, status__in=[Status.RUNNING, Status.WAITING]).update(
         status=Status.INTERRUPTED,
         message="Stopped from the command line; run the same command again to continue.",
         finished_at=timezone.now(),
@@ -174,7 +174,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _report_end(self, run: ExportRun) -> None:
-        if run.dry_run:
+        if run.dry_run and run.status == Status.SUCCEEDED:
             for line in plan_lines(run):
                 self.stdout.write(line)
             return
