@@ -57,6 +57,10 @@ AUDIT_OPERATIONS = {
 BUDGET_EVERY = 200  # requests between two looks at Autotask's hourly budget
 
 
+class RunCancelled(Exception):
+    """Someone cancelled the run: no new operation starts."""
+
+
 class HourlyLimitReached(Exception):
     def __init__(self, problem: AutotaskThrottled):
         super().__init__(str(problem))
@@ -79,7 +83,8 @@ class Applier:
     ``on_progress(done, total)`` is called as operations finish; ``after_send(op)`` runs
     right after a request came back, before anything is recorded (tests kill the run
     there); ``budget()`` reads Autotask's hourly budget (raising `AutotaskThrottled` when
-    it is spent)."""
+    it is spent); ``cancelled()`` says whether someone cancelled the run (checked before
+    each request: what is in flight finishes and is recorded)."""
 
     def __init__(
         self,
@@ -90,11 +95,13 @@ class Applier:
         on_progress: Callable[[int, int], None] | None = None,
         after_send: Callable[[ExportOperation], None] | None = None,
         budget: Callable[[], object] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ):
         self.run = run
         self.budget = budget
+        self.cancelled = cancelled or (lambda: False)
         self.sent = 0
-        self.stop: HourlyLimitReached | None = None
+        self.stop: Exception | None = None
         self.connection = run.connection
         self.clients = clients
         self.limiter = limiter
@@ -234,7 +241,9 @@ class Applier:
                 if token is None:
                     waiting.append(chain)
                     continue
-            if not self._within_budget():
+            if self.cancelled():
+                self.stop = RunCancelled()
+            if self.stop is not None or not self._within_budget():
                 waiting.appendleft(chain)
                 if token is not None:
                     self.limiter.release(token)

@@ -33,12 +33,22 @@ class Scope:
     organization: Organization | None = None
     subscription: Subscription | None = None
 
-    def months(self):
+    def months(self, *, fold_reservations: bool = False):
+        """The scope's subscription months. Folding reservations into the Azure plan
+        charge, one Azure plan or reservation subscription brings its organization's
+        others of both kinds: the charge is the sum of them all, whatever was asked."""
         months = SubscriptionMonth.objects.filter(report=self.report)
         if self.kind == ExportScopeChoices.ORGANIZATION:
             months = months.filter(subscription__organization=self.organization)
         elif self.kind == ExportScopeChoices.SUBSCRIPTION:
-            months = months.filter(subscription=self.subscription)
+            folded = {RecordType.AZURE_PLAN, RecordType.AZURE_RESERVATION}
+            if fold_reservations and self.subscription.record_type in folded:
+                months = months.filter(
+                    subscription__organization_id=self.subscription.organization_id,
+                    record_type__in=folded,
+                )
+            else:
+                months = months.filter(subscription=self.subscription)
         return months
 
 
@@ -63,7 +73,7 @@ def _date(value) -> dt.date | None:
 
 def subscription_facts(connection: Connection, scope: Scope) -> list[SubscriptionFacts]:
     """The scope's subscription months, priced, in report order (organization, offer)."""
-    months = scope.months()
+    months = scope.months(fold_reservations=connection.fold_reservations_into_azure)
     priced = price_months(months_to_price(months), connection.default_markups or {})
     rows = {
         row["pk"]: row

@@ -74,6 +74,7 @@ def plan_for(run: ExportRun, client) -> Plan:
         month=run.report.month,
         subscriptions=facts,
         mapped_contracts=mappings.contracts,
+        mapped_offers=set(mappings.services),
         key_udf=settings.key_udf,
     )
     return plan_export(

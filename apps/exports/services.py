@@ -28,13 +28,14 @@ from apps.autotask.models import Connection
 from apps.autotask.services import connection_client, describe_failure
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
+from apps.core.progress import progress_clear, progress_get, progress_set
 from apps.core.runs import (
     has_lost_its_worker,
     heartbeat,
     interrupt_if_worker_lost,
     stale_message,
 )
-from apps.exports.apply import Applier, HourlyLimitReached
+from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled
 from apps.exports.choices import (
     ACTIVE_STATUSES,
     ExportItemStatusChoices,
@@ -189,6 +190,15 @@ def export_run_execute(
             _work(run, main, workers, foreground, say, after_send)
     except HourlyLimitReached as pause:
         _wait_in_worker(run, pause)
+    except RunCancelled:
+        _settle(run)
+        run.status = Status.CANCELLED
+        who = (progress_get(_cancel_key(run.pk)) or {}).get("by") or "someone"
+        run.message = (
+            f"Cancelled by {who}: {run.writes} write(s) made before are kept (and in the "
+            "ledger); exporting again finishes the rest."
+        )
+        progress_clear(_cancel_key(run.pk))
     except (AutotaskError, SecretUnreadable) as problem:
         run.status = Status.FAILED
         run.message = describe_failure(problem, connection)
@@ -243,6 +253,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 on_progress=_progress_printer(say),
                 after_send=after_send,
                 budget=lambda: _check_budget(main, workers),
+                cancelled=lambda: bool(progress_get(_cancel_key(run.pk))),
             ).apply()
             _settle(run)
             return
@@ -264,6 +275,43 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
         waiting = ExportRun.objects.filter(pk=run.pk)
         waiting.update(status=Status.RUNNING, resume_at=None, message="")
         run.status, run.resume_at, run.message = Status.RUNNING, None, ""
+
+
+def _cancel_key(run_id: int) -> str:
+    return f"export-{run_id}-cancel"
+
+
+def export_run_cancel(*, run: ExportRun, user=None) -> ExportRun:
+    """Cancel a run: one not carrying on now (queued, waiting, interrupted) at once; a
+    running one starts no new request, and ends cancelled once those in flight are
+    recorded. What was written stays written."""
+    who = user.get_username() if getattr(user, "is_authenticated", False) else ""
+
+    def audit() -> None:
+        audit_record(
+            operation="Cancel Export", obj=run, user=user, connection_name=run.connection.name
+        )
+
+    if run.status == Status.RUNNING:
+        progress_set(_cancel_key(run.pk), {"by": who or "the command line"})
+        audit()
+        return run
+    cancelled = ExportRun.objects.filter(
+        pk=run.pk, status__in=[Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
+    ).update(
+        status=Status.CANCELLED,
+        message=f"Cancelled by {who or 'the command line'} before it went on.",
+        resume_at=None,
+        finished_at=timezone.now(),
+    )
+    if not cancelled:
+        raise ExportRefused(
+            f"Export #{run.pk} is {run.get_status_display().lower()}: nothing to cancel."
+        )
+    Schedule.objects.filter(name=f"exports: continue export #{run.pk}").delete()
+    run.refresh_from_db()
+    audit()
+    return run
 
 
 def _check_budget(main, workers) -> None:

@@ -20,6 +20,7 @@ from apps.exports.planner import (
     as_date,
     contract_key_of,
     month_end,
+    service_key,
 )
 
 CONTRACT_FIELDS = [
@@ -99,6 +100,7 @@ def read_snapshot(
     month: dt.date,
     subscriptions: list[SubscriptionFacts],
     mapped_contracts: dict[str, int],
+    mapped_offers: set[int] = frozenset(),
     key_udf: str = "",
 ) -> Snapshot:
     start, end = month, month_end(month)
@@ -176,6 +178,23 @@ def read_snapshot(
             known = snapshot.posted_after.get(row["contractID"])
             if day and (known is None or day > known):
                 snapshot.posted_after[row["contractID"]] = day
+
+    # Services an export created for offers not mapped (yet): by the key in their
+    # description, so a create whose answer (or record) was lost is not made again.
+    keys = sorted(
+        {
+            service_key(f)
+            for f in subscriptions
+            if f.record_type == RecordType.LICENSE_BASED and f.offer_pk not in mapped_offers
+        }
+    )
+    for batch in _batches(keys):
+        for row in client.query(
+            "Services",
+            [{"op": "in", "field": "description", "value": batch}],
+            include_fields=["name", "description", "periodType", "isActive"],
+        ):
+            snapshot.services.setdefault(row["description"], row)
 
     names = sorted(
         {CHARGE_PRODUCTS[f.record_type] for f in subscriptions if f.record_type in CHARGE_PRODUCTS}

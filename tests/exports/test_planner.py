@@ -677,6 +677,17 @@ def test_a_service_syncadmin_created_earlier_is_reused_from_the_ledger():
     assert only(result).operations[1].body == new_line(serviceID=555)
 
 
+def test_a_service_an_export_created_is_found_by_its_key_and_not_created_again():
+    """Its create's answer (or its record) was lost: Autotask has it, syncadmin does not."""
+    facts = licence(offer_key="CFQ7TTC0LCHC:0002:CFQ7TTC0KDNW:P1Y:monthly")
+    key = "Microsoft offer CFQ7TTC0LCHC:0002:CFQ7TTC0KDNW:P1Y:monthly, created by syncadmin"
+    snapshot = Snapshot(services={key: {"id": 777, "description": key}})
+    result = plan(facts, mappings=Mappings({1: COMPANY}, {}), snapshot=snapshot)
+    assert result.shared == []
+    assert only(result).operations[1].body == new_line(serviceID=777)
+    assert "Service 777 found by its key" in only(result).notes[0]
+
+
 def test_unmapped_offer_is_skipped_when_the_connection_does_not_create_services():
     off = settings(create_missing_services=False)
     item = only(plan(licence(), mappings=Mappings({1: COMPANY}, {}), settings_=off))

@@ -21,6 +21,7 @@ from apps.exports.models import ExportObject, ExportOperation, ExportRun
 from apps.exports.schedules import STALE_EXPORTS_SCHEDULE
 from apps.exports.services import (
     ExportRefused,
+    export_run_cancel,
     export_run_create,
     export_run_execute,
     export_run_interrupt_stale,
@@ -353,3 +354,29 @@ def test_queue_and_wait_hands_the_run_to_a_real_worker(sandbox, tmp_path):
     assert run.status == "succeeded" and run.trigger == "cli"
     assert AuditEntry.objects.get(operation="Export Run Started").context == "worker"
     assert len(records(sandbox, "Contracts")) == 3
+
+
+def test_a_cancelled_run_starts_nothing_new_and_says_what_it_kept(sandbox, connection):
+    queued = export_run_create(connection=connection, report=BillingReport.objects.get())
+    assert export_run_cancel(run=queued).status == "cancelled"
+    with pytest.raises(ExportRefused, match="nothing to cancel"):
+        export_run_cancel(run=queued)
+
+    run = export_run_create(connection=connection, report=BillingReport.objects.get())
+
+    def cancel_after_the_third(op, seen={"n": 0}):  # noqa: B006 - a counter for this test
+        seen["n"] += 1
+        if seen["n"] == 3:
+            export_run_cancel(run=ExportRun.objects.get(pk=run.pk))
+
+    connection.concurrency_limit = 1
+    connection.save()
+    run = export_run_execute(run_id=run.pk, after_send=cancel_after_the_third)
+    assert run.status == "cancelled"
+    assert 3 <= run.writes < FIRST_EXPORT_WRITES
+    assert len(writes_logged(sandbox)) == run.writes
+    assert run.message.startswith(f"Cancelled by the command line: {run.writes} write(s)")
+    assert AuditEntry.objects.filter(operation="Cancel Export").count() == 2
+    # Exporting again finishes the rest, nothing twice.
+    export()
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES

@@ -61,6 +61,10 @@ def _service_for(item: ItemPlan, facts: SubscriptionFacts, ctx: _Context) -> _Se
     known = ctx.ledger.get(key)
     if known is not None and known.autotask_id:
         return _ServiceRef(known.autotask_id, None)
+    found = ctx.snapshot.services.get(service_key(facts))
+    if found is not None:  # created by an export whose answer, or record, was lost
+        item.notes.append(f"Service {found['id']} found by its key: syncadmin's own, used.")
+        return _ServiceRef(int(found["id"]), None)
     if not ctx.settings.create_missing_services:
         _skip(
             item,

@@ -165,7 +165,7 @@ class Snapshot:
     charges: dict[int, list[dict]] = field(default_factory=dict)  # contract id → the month's
     posted_after: dict[int, dt.date] = field(default_factory=dict)  # contract id → last posted
     products: dict[str, dict] = field(default_factory=dict)  # by name
-    services: dict[int, dict] = field(default_factory=dict)  # by id
+    services: dict[str, dict] = field(default_factory=dict)  # created ones, by `service_key`
 
 
 @dataclass(frozen=True)
