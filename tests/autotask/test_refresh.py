@@ -184,6 +184,7 @@ def test_with_20_percent_failures_and_throttling_the_copy_is_exact(sandbox):
         json={
             "fail_rate": 0.2,
             "fail_kinds": ["500", "503", "drop", "429"],
+            "fault_seed": 3,  # the same faults each time: never six in a row on a request
             # And for certain, one of each kind, on different entities.
             "scripts": [
                 {"method": "POST", "entity": entity, "nth": 1, "fault": kind, "when": "before"}
