@@ -282,12 +282,16 @@ def test_an_export_process_killed_twice_finishes_when_started_again(sandbox, tmp
     process sees the run interrupted, continues it, and Autotask ends up with every
     object exactly once."""
     connection = small_world(sandbox, tmp_path)
-    sandbox.admin("POST", "/faults", json={"latency_ms": 150})
+    # Slow enough that each kill lands with work still to do: one request per entity at a
+    # time (the three contracts one after the other), 400 ms each.
+    connection.concurrency_limit = 1
+    connection.save()
+    sandbox.admin("POST", "/faults", json={"latency_ms": 400})
     env = child_env(
         RUN_HEARTBEAT_SECONDS="1", RUN_STALE_SECONDS="2", AUTOTASK_SLOT_LEASE_SECONDS="2"
     )
     command = [*MANAGE, "export", "--connection", connection.name, "--month", MONTH]
-    for kill_after in (3, 6):
+    for kill_after in (2, 4):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         try:
