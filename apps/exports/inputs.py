@@ -3,7 +3,6 @@ month's subscriptions with their prices, the mappings, the settings and the ledg
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from apps.autotask.models import Connection
@@ -18,6 +17,7 @@ from apps.exports.planner import (
     Mappings,
     MissingSubscription,
     SubscriptionFacts,
+    as_date,
 )
 from apps.mappings.models import OfferMapping, OrganizationMapping, SubscriptionMapping
 from apps.mappings.services import offer_key
@@ -65,12 +65,6 @@ def export_settings(connection: Connection) -> ExportSettings:
     )
 
 
-def _date(value) -> dt.date | None:
-    if not value:
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
 def subscription_facts(connection: Connection, scope: Scope) -> list[SubscriptionFacts]:
     """The scope's subscription months, priced, in report order (organization, offer)."""
     months = scope.months(fold_reservations=connection.fold_reservations_into_azure)
@@ -95,13 +89,12 @@ def subscription_facts(connection: Connection, scope: Scope) -> list[Subscriptio
         row = rows[month.pk]
         offer = offers[month.offer.pk]
         figures = row["figures"] or {}
-        term_end = _date(figures.get("term_end")) or row["subscription__term_end"]
+        term_end = as_date(figures.get("term_end")) or row["subscription__term_end"]
         frequency = (
             offer.billing_frequency
             or figures.get("billing_frequency")
             or row["subscription__billing_frequency"]
         )
-        quantity = month.largest_quantity if month.largest_quantity is not None else None
         facts.append(
             SubscriptionFacts(
                 subscription_id=row["subscription__subscription_id"],
@@ -113,7 +106,9 @@ def subscription_facts(connection: Connection, scope: Scope) -> list[Subscriptio
                 else str(offer),
                 billing_frequency=frequency,
                 record_type=month.record_type or None,
-                quantity=quantity if quantity is not None else month.end_quantity,
+                quantity=month.largest_quantity
+                if month.largest_quantity is not None
+                else month.end_quantity,
                 unit_cost=month.unit_cost,
                 total_cost=month.total_cost,
                 unit_price=price.unit_price,

@@ -4,7 +4,6 @@ and store the plan as items and operations before anything is written."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 from django.db import transaction
@@ -38,7 +37,7 @@ def to_json(value):
     return value
 
 
-def stored_plan(op, *, position: int) -> dict:
+def stored_plan(op) -> dict:
     """An `Operation` as an `ExportOperation.plan`."""
     return {
         "kind": op.kind,
@@ -56,8 +55,7 @@ def stored_plan(op, *, position: int) -> dict:
         "after": to_json(op.after),
         "price_source": op.price_source,
         "flagged": op.flagged,
-        "ledger_json": json.loads(json.dumps(to_json(op.ledger or {}))),
-        "position": position,
+        "ledger_json": to_json(op.ledger or {}),
     }
 
 
@@ -119,19 +117,14 @@ def store_plan(run: ExportRun, plan: Plan) -> None:
     subscription_ids = {
         item.subscription_id for item in plan.items if item.subscription_id is not None
     }
-    subscriptions = dict(
-        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
-            "subscription_id", "pk"
-        )
-    )
-    organizations = dict(
-        Subscription.objects.filter(subscription_id__in=subscription_ids).values_list(
-            "subscription_id", "organization_id"
-        )
-    )
+    known = {
+        subscription_id: (pk, organization_id)
+        for subscription_id, pk, organization_id in Subscription.objects.filter(
+            subscription_id__in=subscription_ids
+        ).values_list("subscription_id", "pk", "organization_id")
+    }
     for model, item in items[1 if plan.shared else 0 :]:
-        model.subscription_id = subscriptions.get(item.subscription_id)
-        model.organization_id = organizations.get(item.subscription_id)
+        model.subscription_id, model.organization_id = known.get(item.subscription_id, (None, None))
     ExportItem.objects.bulk_create([model for model, _ in items])
     saved = {item.position: item for item in run.items.all()}
     operations = []
@@ -145,7 +138,7 @@ def store_plan(run: ExportRun, plan: Plan) -> None:
                     kind=op.kind,
                     key=op.key,
                     entity=op.entity,
-                    plan=stored_plan(op, position=model.position),
+                    plan=stored_plan(op),
                 )
             )
     ExportOperation.objects.bulk_create(operations, batch_size=500)

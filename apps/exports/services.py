@@ -219,7 +219,7 @@ def export_run_execute(
         for client in [main, *(workers or [])]:
             if client is not None:
                 client.close()
-        if run.status != Status.RUNNING or run.dry_run:
+        if run.status != Status.RUNNING:
             _finish(run)
         else:
             run.save()
@@ -265,11 +265,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
             pause = reached
         if not foreground:
             raise pause
-        seconds = _pause_seconds(pause)
-        run.status = Status.WAITING
-        run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
-        run.message = _pause_message(run)
-        run.save(update_fields=["status", "resume_at", "message"])
+        seconds = _mark_waiting(run, pause)
         say(run.message)
         time.sleep(seconds)
         waiting = ExportRun.objects.filter(pk=run.pk)
@@ -322,8 +318,14 @@ def _check_budget(main, workers) -> None:
         client.slowed = main.slowed
 
 
-def _pause_seconds(pause: HourlyLimitReached) -> float:
-    return min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
+def _mark_waiting(run: ExportRun, pause: HourlyLimitReached) -> float:
+    """Save the run "waiting" until Autotask's budget allows again; the seconds to wait."""
+    seconds = min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
+    run.status = Status.WAITING
+    run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
+    run.message = _pause_message(run)
+    run.save(update_fields=["status", "resume_at", "message"])
+    return seconds
 
 
 def _pause_message(run: ExportRun) -> str:
@@ -338,11 +340,7 @@ def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
     """Waiting, saved before the schedule that continues it exists (so the schedule never
     finds it still running). Should the schedule be lost, the every-minute check queues
     a run whose wait is long over (`export_run_interrupt_stale`)."""
-    seconds = _pause_seconds(pause)
-    run.status = Status.WAITING
-    run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
-    run.message = _pause_message(run)
-    run.save(update_fields=["status", "resume_at", "message"])
+    _mark_waiting(run, pause)
     Schedule.objects.update_or_create(
         name=f"exports: continue export #{run.pk}",
         defaults={
