@@ -61,12 +61,13 @@ class DatabaseLimiter:
                 pass  # another process made it first
         self._ready.add(entity)
 
-    def try_acquire(self, entity: str):
+    def try_acquire(self, entity: str, *, owner: str = ""):
         """A free slot of ``entity`` now, or None when all are taken. One statement: the
         first free slot, taken only if it is still free (of two processes choosing the
-        same slot, one takes it and the other tries again)."""
+        same slot, one takes it and the other tries again). ``owner`` prefixes the
+        holder, so `release_owner` can give back what a dead process of it held."""
         self._ensure_slots(entity)
-        holder = uuid.uuid4().hex
+        holder = f"{owner}{uuid.uuid4().hex}"
         now = timezone.now()
         free = Q(holder="") | Q(expires_at__lt=now)
         first_free = (
@@ -84,11 +85,11 @@ class DatabaseLimiter:
         )
         return holder if taken else None
 
-    def acquire(self, entity: str):
+    def acquire(self, entity: str, *, owner: str = ""):
         """A slot of ``entity``, waiting for one to be free (up to ``wait_seconds``)."""
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            token = self.try_acquire(entity)
+            token = self.try_acquire(entity, owner=owner)
             if token is not None:
                 return token
             if time.monotonic() > deadline:
@@ -103,3 +104,10 @@ class DatabaseLimiter:
         ConcurrencySlot.objects.filter(connection_id=self.connection_id, holder=token).update(
             holder="", expires_at=None
         )
+
+    def release_owner(self, owner: str) -> int:
+        """Free every slot ``owner`` holds: what a process that died while working for it
+        (an export run, carried on by one process at a time) left taken."""
+        return ConcurrencySlot.objects.filter(
+            connection_id=self.connection_id, holder__startswith=owner
+        ).update(holder="", expires_at=None)

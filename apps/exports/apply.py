@@ -112,6 +112,7 @@ class Applier:
         self.total = 0
         self.resuming = run.attempts > 1
         self.limit = max(1, self.connection.concurrency_limit)
+        self.owner = f"export-{run.pk}:"
 
     # -- setup -------------------------------------------------------------------
 
@@ -139,6 +140,10 @@ class Applier:
     # -- the loop ------------------------------------------------------------------
 
     def apply(self) -> None:
+        if self.limiter is not None:
+            # Only one process carries a run on: slots still held in its name were left
+            # by an attempt whose process died, and need not wait for their lease.
+            self.limiter.release_owner(self.owner)
         chains = self._load()
         shared = [chain for chain in chains if chain[0].item.subscription_id is None]
         others = [chain for chain in chains if chain[0].item.subscription_id is not None]
@@ -230,24 +235,22 @@ class Applier:
             if step is None:
                 continue
             entity = step.op.entity
-            token = None
             if busy[entity] >= self.limit:
                 waiting.append(chain)
                 continue
-            if self.limiter is not None:
-                token = self.limiter.try_acquire(entity)
-                if token is None and not running:
-                    token = self.limiter.acquire(entity)
-                if token is None:
-                    waiting.append(chain)
-                    continue
             if self.cancelled():
                 self.stop = RunCancelled()
             if self.stop is not None or not self._within_budget():
                 waiting.appendleft(chain)
-                if token is not None:
-                    self.limiter.release(token)
                 return
+            token = None
+            if self.limiter is not None:
+                token = self.limiter.try_acquire(entity, owner=self.owner)
+                if token is None and not running:
+                    token = self.limiter.acquire(entity, owner=self.owner)
+                if token is None:
+                    waiting.append(chain)
+                    continue
             self.sent += 1
             self._mark_sending(step)
             busy[entity] += 1
@@ -335,7 +338,7 @@ class Applier:
             operation=AUDIT_OPERATIONS[plan["kind"]],
             object_type=f"autotask.{plan['entity'].lower()}",
             object_id=autotask_id or "",
-            object_repr=plan.get("label_text") or plan["reason"][:200],
+            object_repr=plan["reason"][:200],
             before=plan.get("before"),
             after={**(plan.get("after") or {}), "id": autotask_id},
             details={

@@ -36,7 +36,7 @@ from tests.exports.small import (
     small_world,
     writes_logged,
 )
-from tests.worker_processes import start_cluster, stop_cluster, wait_for
+from tests.worker_processes import STALE, kill_cluster, start_cluster, stop_cluster, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -384,3 +384,48 @@ def test_a_cancelled_run_starts_nothing_new_and_says_what_it_kept(sandbox, conne
     # Exporting again finishes the rest, nothing twice.
     export()
     assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_killed_mid_export_leaves_a_run_the_schedule_sends_on(
+    sandbox, tmp_path, settings
+):
+    """A qcluster SIGKILLed in the middle of an export: the run does not stay "running".
+    What the every-minute schedule runs marks it interrupted and queues it again; a new
+    worker finishes it, with every object exactly once."""
+    settings.RUN_STALE_SECONDS = STALE
+    connection = small_world(sandbox, tmp_path)
+    connection.concurrency_limit = 1
+    connection.save()
+    sandbox.admin("POST", "/faults", json={"latency_ms": 400})
+    run = export_run_create(connection=connection, report=BillingReport.objects.get(), queue=True)
+    cluster = start_cluster()
+    try:
+        wait_for(
+            lambda: ExportOperation.objects.filter(state="done").count() >= 2,
+            60,
+            "the worker to be inside the export",
+        )
+        kill_cluster(cluster)
+    finally:
+        stop_cluster(cluster)
+    run.refresh_from_db()
+    assert run.status == "running"
+    time.sleep(STALE + 1)
+
+    assert [found.pk for found in export_run_interrupt_stale()] == [run.pk]
+    run.refresh_from_db()
+    assert run.status == "queued" and "The worker stopped during this run" in run.message
+    cluster = start_cluster()
+    try:
+        wait_for(
+            lambda: ExportRun.objects.get(pk=run.pk).status not in ("queued", "running"),
+            90,
+            "a new worker to finish the export",
+        )
+    finally:
+        stop_cluster(cluster)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.attempts == 2, run.message
+    assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
+    assert len(records(sandbox, "Contracts")) == 3
