@@ -4,6 +4,7 @@ README.md ("Environment variables") documents every variable read here.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -191,6 +192,15 @@ AUTOTASK_BACKOFF_BASE_MS = env_int("AUTOTASK_BACKOFF_BASE_MS", 500)
 # An export that meets Autotask's hourly request limit waits at most this long before it
 # tries again (Autotask says nothing of when its rolling hour frees up).
 EXPORT_HOURLY_WAIT_SECONDS = env_int("EXPORT_HOURLY_WAIT_SECONDS", 15 * 60)
+# The daily export of the reports that are due (apps/exports/scheduling.py): HH:MM in
+# TIME_ZONE. Only connections with "export on schedule" on are exported.
+EXPORT_DAILY_AT = os.environ.get("EXPORT_DAILY_AT", "06:00").strip()
+if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", EXPORT_DAILY_AT):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"EXPORT_DAILY_AT={EXPORT_DAILY_AT!r}: give the time of day as HH:MM, e.g. 06:00."
+    )
 # A real Autotask connection speaks HTTPS only. For local development and the test suite
 # (DEBUG on) plain HTTP to this machine itself (127.0.0.1, localhost) is allowed too.
 AUTOTASK_LOOPBACK_HTTP = env_bool("AUTOTASK_LOOPBACK_HTTP", default=DEBUG)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("connections/", include("apps.autotask.urls")),
     path("imports/", include("apps.catalog.import_urls")),
+    path("exports/", include("apps.exports.urls")),
     path("", include("apps.mappings.urls")),
     path("", include("apps.catalog.urls")),
     path("prices/", include("apps.catalog.price_urls")),

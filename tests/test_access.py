@@ -145,6 +145,16 @@ DECISIONS: dict[str, dict[str, str]] = {
     "mappings:connection_choose": from_role("viewer", NOT_ALLOWED),
     "autotask:connection_test": from_role("administrator", NOT_ALLOWED),
     "autotask:connection_refresh": from_role("operator", NOT_ALLOWED),
+    "exports:exportrun_list": from_role("viewer"),
+    "exports:exportrun_detail": from_role("viewer"),
+    "exports:exportrun_progress": from_role("viewer"),
+    # The form, or back to the connections or reports while there is nothing to export.
+    "exports:exportrun_preview": from_role("operator", OBJECT),
+    # What retrying or cancelling would do, then a POST; the rest are POST only.
+    "exports:exportrun_retry": from_role("operator"),
+    "exports:exportrun_cancel": from_role("operator"),
+    "exports:exportrun_confirm": from_role("operator", NOT_ALLOWED),
+    "exports:exportrun_continue": from_role("operator", NOT_ALLOWED),
     "imports:importrun_retry": from_role("operator", NOT_ALLOWED),
     "imports:importrun_cancel": from_role("operator", NOT_ALLOWED),
 }
@@ -223,6 +233,21 @@ def sample_object_pk(key: str) -> int:
             "catalog:subscription_detail": subscription.pk,
             "catalog:billingreport_detail": report.pk,
         }[key]
+    if key.startswith("exports:"):
+        import datetime as dt
+
+        from apps.autotask.services import connection_create_sandbox
+        from apps.catalog.models import BillingReport
+        from apps.exports.models import ExportRun
+
+        run = ExportRun.objects.first()
+        if run is None:
+            connection = connection_create_sandbox(name="Export access check")
+            report = BillingReport.objects.get_or_create(month=dt.date(2026, 3, 1), currency="EUR")[
+                0
+            ]
+            run = ExportRun.objects.create(connection=connection, report=report, status="failed")
+        return run.pk
     if key.startswith("imports:"):
         from apps.catalog.models import ImportRun
 

@@ -21,6 +21,23 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+def worker_host_compose() -> dict:
+    return yaml.safe_load((ROOT / "deploy" / "worker-host.compose.yml").read_text())
+
+
+def deployment_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split("## Deployment with docker-compose", 1)[1].split("\n## ", 1)[0]
+
+
+def media_target(service: dict) -> str:
+    """Where the service mounts the uploaded files: MEDIA_ROOT in the image."""
+    var_dir = re.search(r"SYNCADMIN_VAR_DIR=(\S+)", (ROOT / "Dockerfile").read_text()).group(1)
+    targets = [volume.rsplit(":", 1)[1] for volume in service["volumes"]]
+    assert f"{var_dir}/media" in targets
+    return f"{var_dir}/media"
+
+
 def makefile_variable(name: str) -> str:
     text = (ROOT / "Makefile").read_text()
     return re.search(rf"^{name} = (.+)$", text, re.MULTILINE).group(1).strip()
@@ -51,6 +68,69 @@ def test_worker_runs_the_command_the_makefile_runs():
     # Scalable: no fixed name or published port that a second copy would collide with.
     assert "container_name" not in worker
     assert "ports" not in worker
+
+
+def test_two_workers_by_default_and_web_once():
+    services = compose()["services"]
+    # deploy.replicas is what `docker compose` honours without swarm; `--scale` overrides
+    # it. `scale` beside it would have to agree, so only one of them is set.
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert "scale" not in services["worker"]
+    for name in ("web", "db", "redis"):
+        assert services[name].get("deploy", {}).get("replicas", 1) == 1
+        assert "scale" not in services[name]
+    assert re.search(r"two\s+copies\s+by\s+default", deployment_section())
+
+
+def test_web_and_workers_share_the_uploaded_files():
+    services = compose()["services"]
+    assert media_target(services["web"]) == media_target(services["worker"])
+
+
+def test_worker_host_compose_runs_workers_only_against_the_first_host():
+    main = compose()["services"]["worker"]
+    services = worker_host_compose()["services"]
+    assert set(services) == {"worker"}
+    worker = services["worker"]
+    assert worker["image"] == main["image"]
+    assert (ROOT / "deploy" / worker["build"]).resolve() == ROOT.resolve()
+    assert worker["command"] == main["command"]
+    assert "migrate" not in " ".join(worker["command"])
+    assert "ports" not in worker and "container_name" not in worker
+    assert worker["deploy"]["replicas"] == 2
+    # The same environment, but for where PostgreSQL and Redis are.
+    environment, expected = worker["environment"], main["environment"]
+    assert set(environment) == set(expected)
+    where = {"DATABASE_URL", "REDIS_URL"}
+    assert {k: v for k, v in environment.items() if k not in where} == {
+        k: v for k, v in expected.items() if k not in where
+    }
+    assert "@${MAIN_HOST:?set MAIN_HOST}:5432/" in environment["DATABASE_URL"]
+    assert environment["REDIS_URL"] == "redis://${MAIN_HOST:?set MAIN_HOST}:6379/0"
+    # The uploads the first host's web saved, at the path their run recorded.
+    assert media_target(worker) == media_target(main)
+    assert worker["volumes"] == [f"${{MEDIA_DIR:?set MEDIA_DIR}}:{media_target(main)}"]
+
+
+def test_readme_explains_workers_on_other_hosts():
+    section = deployment_section()
+    assert "deploy/worker-host.compose.yml" in section
+    assert "python manage.py qcluster" in section
+    assert "--scale worker=" in section
+    # The first host's override is valid and shares what the worker hosts need.
+    [override] = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    services = yaml.safe_load(override)["services"]
+    main = compose()["services"]
+    assert {volume.rsplit(":", 1)[1] for volume in services["web"]["volumes"]} == {
+        media_target(main["web"])
+    }
+    assert services["worker"]["volumes"] == services["web"]["volumes"]
+    assert services["db"]["ports"][0].endswith(":5432:5432")
+    assert services["redis"]["ports"][0].endswith(":6379:6379")
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
+        assert f"`{name}`" in section
+    for word in ("migrate", "NTP", "RUN_STALE_SECONDS", "interrupted"):
+        assert word in section
 
 
 def test_only_web_migrates_and_workers_wait_for_it():

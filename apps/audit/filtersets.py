@@ -48,6 +48,11 @@ class AuditEntryFilterSet(SearchFilterSet):
         label="To",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    run = django_filters.NumberFilter(
+        method="filter_run",
+        label="Export run",
+        min_value=1,
+    )
     request_id = django_filters.UUIDFilter(
         field_name="request_id",
         label="Request id",
@@ -63,6 +68,10 @@ class AuditEntryFilterSet(SearchFilterSet):
         self.filters["operation"].extra["choices"] = [
             (operation, operation) for operation in audit_entry_operations()
         ]
+
+    def filter_run(self, queryset, name, value):
+        """The entries of one export run (its start and end, and each of its writes)."""
+        return queryset.filter(details__run=int(value))
 
     def filter_object(self, queryset, name, value):
         value = value.strip()

@@ -37,6 +37,7 @@ EXPORT_FIELDS = (
     "contract_key_udf",
     "export_record_types",
     "export_lag_days",
+    "export_on_schedule",
     "create_missing_services",
     "fold_reservations_into_azure",
 )
@@ -103,6 +104,12 @@ class Connection(models.Model):
         default=all_record_types, verbose_name="record types to export"
     )
     export_lag_days = models.PositiveSmallIntegerField(default=4, verbose_name="export lag (days)")
+    export_on_schedule = models.BooleanField(
+        default=False,
+        verbose_name="export on schedule",
+        help_text="Every day, export each imported report at least the lag days old that is "
+        "not exported yet (lag 0: right after its import). Off until you turn it on.",
+    )
     create_missing_services = models.BooleanField(
         default=True, verbose_name="create missing services"
     )

@@ -127,7 +127,11 @@ class OrganizationDetailView(RoleRequiredMixin, DetailView):
         RequestConfig(self.request, paginate=table_pagination(DETAIL_PAGE_SIZE)).configure(
             subscriptions
         )
-        context.update(subscriptions=subscriptions, **charts(organization=organization))
+        context.update(
+            subscriptions=subscriptions,
+            can_export=has_role(self.request.user, Role.OPERATOR),
+            **charts(organization=organization),
+        )
         return context
 
 
@@ -145,7 +149,11 @@ class SubscriptionDetailView(RoleRequiredMixin, DetailView):
             selectors.subscription_month_list(subscription=self.object), prefix="months-"
         )
         RequestConfig(self.request, paginate=table_pagination(DETAIL_PAGE_SIZE)).configure(months)
-        context.update(months=months, quantity=quantity(self.object.quantity))
+        context.update(
+            months=months,
+            quantity=quantity(self.object.quantity),
+            can_export=has_role(self.request.user, Role.OPERATOR),
+        )
         return context
 
 
@@ -188,6 +196,7 @@ class BillingReportDetailView(RoleRequiredMixin, DetailView):
             organizations=organizations,
             azure_months=AzureMonthTable(selectors.report_azure_months(report=report)),
             warnings=selectors.report_warnings(report=report),
+            can_export=has_role(self.request.user, Role.OPERATOR),
             **charts(until=report.month),
         )
         return context

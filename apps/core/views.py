@@ -6,6 +6,7 @@ from django.views.generic import TemplateView
 
 from apps.accounts.roles import ROLE_DESCRIPTIONS, Role, RoleRequiredMixin, user_role
 from apps.core.health import check_broker, check_database, running_clusters
+from apps.exports.selectors import active_runs, runs_needing_a_look
 
 
 class DashboardView(RoleRequiredMixin, TemplateView):
@@ -20,6 +21,8 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             broker=check_broker(),
             clusters=running_clusters(),
             role_description=ROLE_DESCRIPTIONS[role],
+            exports_to_look_at=runs_needing_a_look(),
+            exports_active=active_runs(),
         )
         return context
 

@@ -11,6 +11,11 @@ class ExportsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from apps.catalog.signals import billing_imported
+        from apps.exports import receivers
         from apps.exports.schedules import apply_schedules
 
         post_migrate.connect(apply_schedules, sender=self)
+        billing_imported.connect(
+            receivers.billing_imported_received, dispatch_uid="exports.billing_imported"
+        )

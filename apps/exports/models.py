@@ -60,6 +60,18 @@ class ExportRun(models.Model):
         verbose_name="started by",
     )
     dry_run = models.BooleanField(default=False, verbose_name="dry run")
+    preview = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmed_runs",
+        verbose_name="confirmed preview",
+        help_text="The dry run a person read and confirmed: this run writes only that plan.",
+    )
+    plan_digest = models.CharField(
+        max_length=64, blank=True, editable=False, verbose_name="plan fingerprint"
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -85,6 +97,8 @@ class ExportRun(models.Model):
     message = models.TextField(blank=True, verbose_name="message")
     resume_at = models.DateTimeField(null=True, blank=True, verbose_name="continues at")
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name="attempts")
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name="looked at")
+    reviewed_by_name = models.CharField(max_length=150, blank=True, verbose_name="looked at by")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="queued")
     started_at = models.DateTimeField(null=True, blank=True, verbose_name="started")
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name="finished")
@@ -110,7 +124,10 @@ class ExportRun(models.Model):
                 name="export_run_scope_has_target",
             ),
         ]
-        indexes = [models.Index(fields=["connection", "-created_at"], name="export_run_recent")]
+        indexes = [
+            models.Index(fields=["connection", "-created_at"], name="export_run_recent"),
+            models.Index(fields=["status", "-created_at"], name="export_run_by_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Export #{self.pk} of {self.report} to {self.connection}"

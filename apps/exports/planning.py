@@ -4,6 +4,8 @@ and store the plan as items and operations before anything is written."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
 
 from django.db import transaction
@@ -57,6 +59,19 @@ def stored_plan(op) -> dict:
         "flagged": op.flagged,
         "ledger_json": to_json(op.ledger or {}),
     }
+
+
+def plan_digest(plan: Plan) -> str:
+    """A fingerprint of what the plan writes (each operation's kind, key, target and body,
+    in order): two plans with the same digest make the same requests. The reasons and
+    before values are left out, so only a change of what gets written counts."""
+    writes = []
+    for ops in [plan.shared, *(item.operations for item in plan.items)]:
+        for op in ops:
+            writes.append([op.kind, op.key, op.entity, op.parent_id, op.target_id,
+                           op.refs, to_json(op.body)])  # fmt: skip
+    text = json.dumps(writes, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def plan_for(run: ExportRun, client) -> Plan:
@@ -145,4 +160,5 @@ def store_plan(run: ExportRun, plan: Plan) -> None:
     run.counts = plan.counts()
     run.skipped = len(plan.skipped())
     run.planned_at = timezone.now()
-    run.save(update_fields=["counts", "skipped", "planned_at"])
+    run.plan_digest = plan_digest(plan)
+    run.save(update_fields=["counts", "skipped", "planned_at", "plan_digest"])

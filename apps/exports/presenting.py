@@ -38,3 +38,23 @@ def plan_lines(run: ExportRun) -> list[str]:
     lines.append("")
     lines.append(f"{total} operation(s){': ' + kinds if kinds else ''}; {run.skipped} skipped.")
     return lines
+
+
+def operation_changes(plan: dict) -> list[dict]:
+    """An operation's before and after, one row per field it writes (for the run page)."""
+    before = plan.get("before") or {}
+    after = plan.get("after") or {}
+    rows = []
+    for name in list(dict.fromkeys([*before, *after])):
+        old, new = before.get(name), after.get(name)
+        rows.append({"field": name, "before": "—" if old is None else old,
+                     "after": "—" if new is None else new, "changed": old != new})  # fmt: skip
+    return rows
+
+
+def page_items(page) -> list[ExportItem]:
+    """The page's items, each operation with its ``changes`` for the template."""
+    items = list(page.object_list)
+    for item in items:
+        item.shown_operations = [(op, operation_changes(op.plan)) for op in item.operations.all()]
+    return items

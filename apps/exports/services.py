@@ -50,10 +50,15 @@ from apps.exports.planning import plan_for, store_plan
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
 WORKER_TASK = "apps.exports.tasks.export_run"
+DUE_TASK = "apps.exports.tasks.export_due_reports"
 
 
 class ExportRefused(Exception):
     """The run cannot be started (another one is active, the scope is wrong, ...)."""
+
+
+class PlanChanged(Exception):
+    """The plan made when a confirmed run started is not the preview a person confirmed."""
 
 
 def scope_key(report: BillingReport, scope: str, organization=None, subscription=None) -> str:
@@ -78,6 +83,7 @@ def export_run_create(
     user=None,
     requested_by_name: str = "",
     queue: bool = False,
+    preview: ExportRun | None = None,
 ) -> ExportRun:
     """Save a run (queued). Refused while another run is active on the connection: the
     database holds one active (not dry) run per connection."""
@@ -93,15 +99,8 @@ def export_run_create(
     export_run_interrupt_stale(runs=ExportRun.objects.filter(connection=connection))
     try:
         with transaction.atomic():
-            if not dry_run:
-                busy = _active(connection).first()
-                if busy is not None:
-                    raise ExportRefused(
-                        f"Export #{busy.pk} ({busy.report}, {busy.get_scope_display().lower()},"
-                        f" {busy.get_status_display().lower()}) is active on {connection.name}:"
-                        " one export at a time per connection. Wait for it to end, or "
-                        "continue it."
-                    )
+            if not dry_run and _active(connection).exists():
+                raise ExportRefused(active_run_refusal(connection))
             run = ExportRun.objects.create(
                 connection=connection,
                 report=report,
@@ -111,21 +110,35 @@ def export_run_create(
                 scope_key=scope_key(report, scope, organization, subscription),
                 trigger=trigger,
                 dry_run=dry_run,
+                preview=preview,
                 requested_by=user if getattr(user, "is_authenticated", False) else None,
                 requested_by_name=requested_by_name
                 or (user.get_username() if getattr(user, "is_authenticated", False) else ""),
             )
             if queue:
-                transaction.on_commit(lambda: _queue(run))
+                transaction.on_commit(lambda: export_run_queue(run))
     except IntegrityError:
-        raise ExportRefused(
-            f"Another export became active on {connection.name} at the same moment: one "
-            "export at a time per connection."
-        ) from None
+        raise ExportRefused(active_run_refusal(connection)) from None
     return run
 
 
-def _queue(run: ExportRun) -> None:
+def active_run_refusal(connection: Connection) -> str:
+    """Why a second export on ``connection`` is refused, naming the active one."""
+    busy = _active(connection).select_related("report").first()
+    if busy is None:
+        return (
+            f"Another export became active on {connection.name} at the same moment: one "
+            "export at a time per connection."
+        )
+    return (
+        f"Export #{busy.pk} ({busy.report}, {busy.get_scope_display().lower()}, "
+        f"{busy.get_status_display().lower()}) is active on {connection.name}: one export "
+        "at a time per connection. Wait for it to end, or continue it."
+    )
+
+
+def export_run_queue(run: ExportRun) -> None:
+    """Hand the run to a worker (its next free one, on any host)."""
     async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
 
 
@@ -190,6 +203,9 @@ def export_run_execute(
             _work(run, main, workers, foreground, say, after_send)
     except HourlyLimitReached as pause:
         _wait_in_worker(run, pause)
+    except PlanChanged as changed:
+        run.status = Status.FAILED
+        run.message = str(changed)
     except RunCancelled:
         _settle(run)
         run.status = Status.CANCELLED
@@ -242,6 +258,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 say("Reading what Autotask holds ...")
                 store_plan(run, plan_for(run, main))
                 say(_plan_summary(run))
+                _check_against_preview(run)
             if run.dry_run:
                 run.status = Status.SUCCEEDED
                 run.message = "Dry run: the plan is stored, nothing was written."
@@ -271,6 +288,25 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
         waiting = ExportRun.objects.filter(pk=run.pk)
         waiting.update(status=Status.RUNNING, resume_at=None, message="")
         run.status, run.resume_at, run.message = Status.RUNNING, None, ""
+
+
+def _check_against_preview(run: ExportRun) -> None:
+    """A run a person confirmed from a preview writes that plan or nothing: planned again
+    when it starts (Autotask or the mappings may have changed since), it stops before any
+    write when the new plan differs."""
+    preview = run.preview
+    if preview is None or preview.plan_digest == run.plan_digest:
+        return
+    raise PlanChanged(
+        f"Nothing was written: the plan changed since preview #{preview.pk} was confirmed "
+        f"({_count_text(preview.counts)} then, {_count_text(run.counts)} now). Autotask, "
+        "the mappings or the report changed meanwhile. Preview again and confirm the new plan."
+    )
+
+
+def _count_text(counts: dict) -> str:
+    total = sum(counts.values())
+    return f"{total} operation{'s' if total != 1 else ''}"
 
 
 def _cancel_key(run_id: int) -> str:
@@ -406,9 +442,14 @@ def _settle(run: ExportRun) -> None:
 
 def _finish(run: ExportRun) -> None:
     run.finished_at = timezone.now()
+    if not run.dry_run and run.status in (Status.PARTIAL, Status.FAILED):
+        run.reviewed_at, run.reviewed_by_name = None, ""  # shown on the dashboard again
     run.save()
     if run.status == Status.WAITING or run.dry_run:
         return
+    if run.trigger == ExportTriggerChoices.SCHEDULE:
+        # The schedule exports one report per connection at a time: the next one now.
+        transaction.on_commit(lambda: async_task(DUE_TASK, run.connection_id))
     audit_record(
         operation="Export Run Finished",
         obj=run,
@@ -466,6 +507,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
             message_field="message",
         ):
             continue
+        ExportRun.objects.filter(pk=run.pk).update(reviewed_at=None, reviewed_by_name="")
         run.refresh_from_db()
         audit_record(
             operation="Export Interrupted",
@@ -479,7 +521,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
                 status=Status.QUEUED, message=f"{run.message} (started again by itself)"
             )
             if queued:
-                transaction.on_commit(lambda run=run: _queue(run))
+                transaction.on_commit(lambda run=run: export_run_queue(run))
             run.refresh_from_db()
         found.append(run)
     return found + _continue_overdue_waits(runs)
@@ -501,7 +543,7 @@ def _continue_overdue_waits(runs) -> list[ExportRun]:
             changes = {"status": Status.QUEUED, "message": "Queued again after its wait."}
         if ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(**changes):
             if changes["status"] == Status.QUEUED:
-                transaction.on_commit(lambda run=run: _queue(run))
+                transaction.on_commit(lambda run=run: export_run_queue(run))
             run.refresh_from_db()
             found.append(run)
     return found

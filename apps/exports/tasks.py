@@ -22,3 +22,15 @@ def export_run_interrupt_stale() -> int:
 
     with audit_context(context="worker", actor_name="scheduler"):
         return len(notice())
+
+
+def export_due_reports(connection_id: int | None = None) -> str:
+    """Daily (and after an import, for lag 0; and when a scheduled export ends): queue
+    the next due export of each connection on schedule."""
+    from apps.exports.scheduling import export_due_reports as queue_due
+
+    with audit_context(context="worker", actor_name="scheduler"):
+        runs = queue_due(connection_id=connection_id)
+    return f"{len(runs)} export(s) queued" + (
+        f": {', '.join(f'#{run.pk}' for run in runs)}" if runs else ""
+    )
