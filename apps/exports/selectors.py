@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 
-from apps.exports.choices import ACTIVE_STATUSES, ExportItemStatusChoices, OperationStateChoices
+from apps.exports.choices import (
+    ACTIVE_STATUSES,
+    ExportItemStatusChoices,
+    ExportRunStatusChoices,
+    OperationStateChoices,
+)
 from apps.exports.models import ExportItem, ExportOperation, ExportRun
 from apps.exports.planner import Kind
 
@@ -35,6 +40,16 @@ def export_run_list() -> QuerySet[ExportRun]:
     return ExportRun.objects.select_related(
         "connection", "report", "organization", "subscription__offer"
     )
+
+
+def runs_per_status(runs: QuerySet[ExportRun]) -> list[dict]:
+    """How many of ``runs`` ended (or stand) in each status, in the statuses' order."""
+    counted = dict(runs.order_by().values_list("status").annotate(n=Count("id")))
+    return [
+        {"status": value, "label": label, "count": counted[value]}
+        for value, label in ExportRunStatusChoices.choices
+        if counted.get(value)
+    ]
 
 
 def export_run_detail(pk: int) -> ExportRun:

@@ -267,7 +267,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 run,
                 clients=workers,
                 limiter=main.limiter,
-                on_progress=_progress_printer(say),
+                on_progress=_progress_reporter(run, [main, *workers], say),
                 after_send=after_send,
                 budget=lambda: _check_budget(main, workers),
                 cancelled=lambda: bool(progress_get(_cancel_key(run.pk))),
@@ -389,14 +389,19 @@ def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
     )
 
 
-def _progress_printer(say):
+def _progress_reporter(run: ExportRun, clients, say):
+    """Every 2 seconds (and at the end): the progress printed, and the requests spent so
+    far saved on the run, so its page shows them while it works."""
     last = {"at": 0.0}
+    before = run.requests
 
     def progress(done: int, total: int) -> None:
         now = time.monotonic()
         if done == total or now - last["at"] >= 2:
             last["at"] = now
             say(f"{done} of {total} operations done")
+            spent = sum(client.requests_made for client in clients)
+            ExportRun.objects.filter(pk=run.pk).update(requests=before + spent)
 
     return progress
 

@@ -41,6 +41,7 @@ PREFILLED = (
     ("subscription", Subscription),
 )
 Status = ExportRunStatusChoices
+LIVE = (Status.QUEUED, Status.RUNNING, Status.WAITING)  # the page follows these as they go
 
 
 def _notice_dead_workers(runs) -> None:
@@ -64,6 +65,7 @@ class ExportRunListView(ObjectListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_operate"] = has_role(self.request.user, Role.OPERATOR)
+        context["outcomes"] = selectors.runs_per_status(self.filterset.qs)
         return context
 
 
@@ -88,7 +90,7 @@ def _progress_context(run: ExportRun, user) -> dict:
     return {
         "run": run,
         "progress": progress,
-        "live": run.is_active,
+        "live": run.status in LIVE,
         "can_operate": has_role(user, Role.OPERATOR),
     }
 
@@ -168,7 +170,7 @@ class ExportRunProgressView(RoleRequiredMixin, View):
     def get(self, request, pk):
         _notice_dead_workers(ExportRun.objects.filter(pk=pk))
         run = _run_or_404(pk)
-        if not run.is_active and request.GET.get("live"):
+        if run.status not in LIVE and request.GET.get("live"):
             response = HttpResponse(status=204)
             response["HX-Refresh"] = "true"
             return response

@@ -104,7 +104,7 @@ def test_confirming_a_preview_exports_exactly_that_plan(as_operator, world, sand
     run = preview(as_operator, world)
     started = confirm(as_operator, run)
     soup = page(as_operator, f"/exports/{started.pk}/")
-    assert "0 of 0 operations done" in text_of(soup, "export-progress")  # not planned yet
+    assert text_of(soup, "export-bar") == "Queued"  # not planned yet
     assert soup.select_one("[data-testid=export-progress]").has_attr("hx-get")
     done = export_run_execute(run_id=started.pk)
     assert done.status == "succeeded" and done.writes == FIRST_EXPORT_WRITES
@@ -282,6 +282,8 @@ def test_the_list_filters_by_status_connection_month_and_trigger(as_operator, wo
         rows = soup.select("[data-testid=object-table] tbody tr")
         shown = [row.select("td")[0].get_text(strip=True) for row in rows if row.select("a")]
         assert shown == [str(run.pk) for run in expected], query
+    soup = page(as_operator, "/exports/")
+    assert text_of(soup, "outcomes") == "Succeeded 1 Failed 1"
 
 
 def test_a_partial_export_is_on_the_dashboard_until_someone_opens_it(as_operator, world):
