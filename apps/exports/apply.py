@@ -61,6 +61,12 @@ class RunCancelled(Exception):
     """Someone cancelled the run: no new operation starts."""
 
 
+class RunTakenOver(Exception):
+    """The run is no longer this process's: it was thought dead (no heartbeat for too
+    long, e.g. a frozen machine) and another attempt took it over. Stop at once, record
+    nothing more: the other attempt looks up what is in flight."""
+
+
 class HourlyLimitReached(Exception):
     def __init__(self, problem: AutotaskThrottled):
         super().__init__(str(problem))

@@ -97,6 +97,11 @@ class ExportRun(models.Model):
     message = models.TextField(blank=True, verbose_name="message")
     resume_at = models.DateTimeField(null=True, blank=True, verbose_name="continues at")
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name="attempts")
+    queued_at = models.DateTimeField(
+        null=True, blank=True, verbose_name="handed to a worker",
+        help_text="When the run was last handed to the task queue (queued again when a "
+        "worker that had taken the task died before starting it).",
+    )  # fmt: skip
     reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name="looked at")
     reviewed_by_name = models.CharField(max_length=150, blank=True, verbose_name="looked at by")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="queued")

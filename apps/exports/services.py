@@ -35,7 +35,7 @@ from apps.core.runs import (
     interrupt_if_worker_lost,
     stale_message,
 )
-from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled
+from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled, RunTakenOver
 from apps.exports.choices import (
     ACTIVE_STATUSES,
     ExportItemStatusChoices,
@@ -139,6 +139,7 @@ def active_run_refusal(connection: Connection) -> str:
 
 def export_run_queue(run: ExportRun) -> None:
     """Hand the run to a worker (its next free one, on any host)."""
+    ExportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
     async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
 
 
@@ -196,6 +197,7 @@ def export_run_execute(
     say = on_progress or (lambda text: None)
     connection = run.connection
     main = workers = None
+    taken_over = False
     try:
         main = connection_client(connection)
         workers = _clients(run, main)
@@ -203,6 +205,9 @@ def export_run_execute(
             _work(run, main, workers, foreground, say, after_send)
     except HourlyLimitReached as pause:
         _wait_in_worker(run, pause)
+    except RunTakenOver:
+        taken_over = True
+        logger.warning("Export #%s was taken over by another attempt: this one stops", run.pk)
     except PlanChanged as changed:
         run.status = Status.FAILED
         run.message = str(changed)
@@ -235,7 +240,9 @@ def export_run_execute(
         for client in [main, *(workers or [])]:
             if client is not None:
                 client.close()
-        if run.status != Status.RUNNING:
+        if taken_over:
+            run.refresh_from_db()
+        elif run.status != Status.RUNNING:
             _finish(run)
         else:
             run.save()
@@ -270,7 +277,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 on_progress=_progress_reporter(run, [main, *workers], say),
                 after_send=after_send,
                 budget=lambda: _check_budget(main, workers),
-                cancelled=lambda: bool(progress_get(_cancel_key(run.pk))),
+                cancelled=_stop_check(run),
             ).apply()
             _settle(run)
             return
@@ -307,6 +314,27 @@ def _check_against_preview(run: ExportRun) -> None:
 def _count_text(counts: dict) -> str:
     total = sum(counts.values())
     return f"{total} operation{'s' if total != 1 else ''}"
+
+
+OWNERSHIP_CHECK_SECONDS = 2.0
+
+
+def _stop_check(run: ExportRun):
+    """Before each request: whether someone cancelled the run. And, every
+    `OWNERSHIP_CHECK_SECONDS`, whether the run is still this attempt's (`RunTakenOver`
+    if not)."""
+    last = {"at": time.monotonic()}
+    mine = ExportRun.objects.filter(pk=run.pk, status=Status.RUNNING, attempts=run.attempts)
+
+    def stop() -> bool:
+        now = time.monotonic()
+        if now - last["at"] >= OWNERSHIP_CHECK_SECONDS:
+            last["at"] = now
+            if not mine.exists():
+                raise RunTakenOver
+        return bool(progress_get(_cancel_key(run.pk)))
+
+    return stop
 
 
 def _cancel_key(run_id: int) -> str:
@@ -502,6 +530,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
     from the command line waits for the command to be run again."""
     if runs is None:
         runs = ExportRun.objects.all()
+    lost = _queue_lost_tasks(runs)
     found = []
     for run in runs.filter(status=Status.RUNNING):
         if not interrupt_if_worker_lost(
@@ -529,7 +558,22 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
                 transaction.on_commit(lambda run=run: export_run_queue(run))
             run.refresh_from_db()
         found.append(run)
-    return found + _continue_overdue_waits(runs)
+    return lost + found + _continue_overdue_waits(runs)
+
+
+def _queue_lost_tasks(runs) -> list[ExportRun]:
+    """Runs still queued long after they were handed to the task queue are handed to it
+    again: a worker cluster fetches tasks ahead of its workers, and one killed takes
+    those with it (Redis hands a task out once). A second delivery of a task that was
+    not lost does nothing (`_claim`)."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+    found = []
+    for run in runs.filter(status=Status.QUEUED, queued_at__lt=stale):
+        logger.info("Export #%s still queued since %s: handed to a worker again", run.pk,
+                    run.queued_at)  # fmt: skip
+        export_run_queue(run)
+        found.append(run)
+    return found
 
 
 def _continue_overdue_waits(runs) -> list[ExportRun]:

@@ -116,7 +116,7 @@ def connect(sandbox, name: str, *, concurrency_limit: int):
 # -- what Autotask holds, and what it was sent -----------------------------------------------
 
 # Set by Autotask when a record is written: they differ between two runs of one export.
-VOLATILE = frozenset({"id", "createDate", "lastModifiedDateTime"})
+VOLATILE = frozenset({"id", "createDate", "lastModifiedDate", "lastModifiedDateTime"})
 
 
 def _sorted(rows: list[dict]) -> list[dict]:
