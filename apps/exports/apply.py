@@ -30,7 +30,11 @@ from apps.autotask.client import AutotaskClient
 from apps.autotask.errors import AutotaskError, AutotaskThrottled
 from apps.autotask.models import AutotaskService, Connection
 from apps.catalog.models import Offer
-from apps.exports.choices import ExportItemStatusChoices, OperationStateChoices
+from apps.exports.choices import (
+    ExportItemStatusChoices,
+    ExportRunStatusChoices,
+    OperationStateChoices,
+)
 from apps.exports.models import ExportItem, ExportObject, ExportOperation, ExportRun
 from apps.exports.planner import Kind
 from apps.exports.sending import Outcome, send
@@ -290,7 +294,15 @@ class Applier:
         step.check_first = op.state == OperationStateChoices.SENDING or (
             self.resuming and op.entity == "ContractServiceAdjustments"
         )
-        ExportOperation.objects.filter(pk=op.pk).update(state=OperationStateChoices.SENDING)
+        # Only while the run is this attempt's (one statement): a process frozen long
+        # enough to be thought dead must not send what the attempt that took over sends.
+        marked = ExportOperation.objects.filter(
+            pk=op.pk,
+            item__run__status=ExportRunStatusChoices.RUNNING,
+            item__run__attempts=self.run.attempts,
+        ).update(state=OperationStateChoices.SENDING)
+        if not marked:
+            raise RunTakenOver
         op.state = OperationStateChoices.SENDING
 
     def _body(self, op: ExportOperation) -> tuple[dict, int | None]:

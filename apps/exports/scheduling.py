@@ -2,11 +2,11 @@
 exported to it yet is exported, one report per connection at a time (oldest month first;
 the next starts when the last ends). Runs whose worker died are continued.
 
-A report is "exported" to a connection once a whole-report run of it there succeeded or
-ended partial after the report's last import: a partial run is for a person to look at
-(the dashboard shows it), not to repeat every day. A failed one is tried again the next
-day. The age of a report is counted from the day Microsoft generated it, or from its
-import when the files do not say.
+A report is done for a connection once a whole-report run of it there, since the
+report's last import, succeeded, ended partial (a person looks at it: the dashboard
+shows it) or was cancelled (a person decided). A failed one is tried again the next day,
+not before, and the reports after it go on meanwhile. The age of a report is counted
+from the day Microsoft generated it, or from its import when the files do not say.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from apps.exports.services import (
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
-EXPORTED = (Status.SUCCEEDED, Status.PARTIAL)
+DONE_WITH = (Status.SUCCEEDED, Status.PARTIAL, Status.CANCELLED)
 
 
 def report_age_days(report: BillingReport, today: dt.date) -> int:
@@ -41,17 +41,23 @@ def report_age_days(report: BillingReport, today: dt.date) -> int:
 
 def due_reports(connection: Connection, today: dt.date) -> list[BillingReport]:
     """The reports the schedule would export to ``connection`` today, oldest month first."""
-    exported = ExportRun.objects.filter(
+    since_import = ExportRun.objects.filter(
         connection=connection,
         report=OuterRef("pk"),
         scope=ExportScopeChoices.REPORT,
         dry_run=False,
-        status__in=EXPORTED,
         created_at__gte=OuterRef("imported_at"),
     )
+    start_of_today = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    failed_today = since_import.filter(
+        status=Status.FAILED, trigger=ExportTriggerChoices.SCHEDULE, created_at__gte=start_of_today
+    )
     reports = (
-        BillingReport.objects.annotate(exported=Exists(exported))
-        .filter(exported=False)
+        BillingReport.objects.annotate(
+            done=Exists(since_import.filter(status__in=DONE_WITH)),
+            failed_today=Exists(failed_today),
+        )
+        .filter(done=False, failed_today=False)
         .order_by("month", "currency")
     )
     return [r for r in reports if report_age_days(r, today) >= connection.export_lag_days]
@@ -67,7 +73,13 @@ def export_due_reports(*, connection_id: int | None = None, today: dt.date | Non
     export_run_interrupt_stale(runs=ExportRun.objects.filter(connection__in=connections))
     queued = []
     for connection in connections:
-        interrupted = _active(connection).filter(status=Status.INTERRUPTED).first()
+        # A command-line run someone stopped (Ctrl-C) is theirs to continue.
+        interrupted = (
+            _active(connection)
+            .filter(status=Status.INTERRUPTED)
+            .exclude(trigger=ExportTriggerChoices.CLI)
+            .first()
+        )
         if interrupted is not None:
             if ExportRun.objects.filter(pk=interrupted.pk, status=Status.INTERRUPTED).update(
                 status=Status.QUEUED, message=f"{interrupted.message} Continued by the schedule."

@@ -147,16 +147,23 @@ def run_key(run_id: int) -> str:
     return f"export-{run_id}"
 
 
-def _claim(run: ExportRun) -> bool:
+def _claim(run: ExportRun, *, foreground: bool) -> bool:
     """Take the run (a conditional UPDATE: of two workers, one gets it). Starting it, or
-    again after its worker died, counts as an attempt; going on after a wait does not."""
+    again after its worker died, counts as an attempt; going on after a wait does not.
+
+    A worker takes a queued run, or a waiting one once its time has come: every way of
+    handing a run to a worker queues it first, so a late or second delivery of a task
+    neither starts an interrupted run nobody asked for again nor ends a wait early. The
+    command line (``foreground``) continues its scope's interrupted or waiting run."""
     now = timezone.now()
     runs = ExportRun.objects.filter(pk=run.pk)
-    claimed = runs.filter(status__in=[Status.QUEUED, Status.INTERRUPTED]).update(
+    restartable = [Status.QUEUED, Status.INTERRUPTED] if foreground else [Status.QUEUED]
+    waited = runs.filter(status=Status.WAITING)
+    if not foreground:
+        waited = waited.filter(resume_at__lte=now)
+    claimed = runs.filter(status__in=restartable).update(
         status=Status.RUNNING, started_at=now, resume_at=None, attempts=F("attempts") + 1
-    ) or runs.filter(status=Status.WAITING).update(
-        status=Status.RUNNING, started_at=now, resume_at=None
-    )
+    ) or waited.update(status=Status.RUNNING, started_at=now, resume_at=None)
     if claimed:
         run.refresh_from_db()
     return bool(claimed)
@@ -192,8 +199,9 @@ def export_run_execute(
     (the command line): at Autotask's hourly limit wait here and go on; in a worker the
     run waits and a schedule continues it. A run delivered twice is carried out once."""
     run = ExportRun.objects.select_related("connection", "report").get(pk=run_id)
-    if not _claim(run):
+    if not _claim(run, foreground=foreground):
         return run
+    attempts = run.attempts
     say = on_progress or (lambda text: None)
     connection = run.connection
     main = workers = None
@@ -240,13 +248,21 @@ def export_run_execute(
         for client in [main, *(workers or [])]:
             if client is not None:
                 client.close()
-        if taken_over:
+        if taken_over or not _save_if_mine(run, attempts):
             run.refresh_from_db()
         elif run.status != Status.RUNNING:
             _finish(run)
-        else:
-            run.save()
     return run
+
+
+def _save_if_mine(run: ExportRun, attempts: int) -> bool:
+    """Save the run unless another attempt took it over meanwhile (False then)."""
+    values = {
+        field.attname: getattr(run, field.attname)
+        for field in ExportRun._meta.concrete_fields
+        if not field.primary_key
+    }
+    return bool(ExportRun.objects.filter(pk=run.pk, attempts=attempts).update(**values))
 
 
 def _work(run, main, workers, foreground, say, after_send) -> None:
@@ -265,7 +281,9 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 say("Reading what Autotask holds ...")
                 store_plan(run, plan_for(run, main))
                 say(_plan_summary(run))
-                _check_against_preview(run)
+            # Every attempt: one that died between planning and this check must not
+            # write an unconfirmed plan when started again.
+            _check_against_preview(run)
             if run.dry_run:
                 run.status = Status.SUCCEEDED
                 run.message = "Dry run: the plan is stored, nothing was written."
@@ -277,7 +295,7 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
                 on_progress=_progress_reporter(run, [main, *workers], say),
                 after_send=after_send,
                 budget=lambda: _check_budget(main, workers),
-                cancelled=_stop_check(run),
+                cancelled=lambda: bool(progress_get(_cancel_key(run.pk))),
             ).apply()
             _settle(run)
             return
@@ -316,27 +334,6 @@ def _count_text(counts: dict) -> str:
     return f"{total} operation{'s' if total != 1 else ''}"
 
 
-OWNERSHIP_CHECK_SECONDS = 2.0
-
-
-def _stop_check(run: ExportRun):
-    """Before each request: whether someone cancelled the run. And, every
-    `OWNERSHIP_CHECK_SECONDS`, whether the run is still this attempt's (`RunTakenOver`
-    if not)."""
-    last = {"at": time.monotonic()}
-    mine = ExportRun.objects.filter(pk=run.pk, status=Status.RUNNING, attempts=run.attempts)
-
-    def stop() -> bool:
-        now = time.monotonic()
-        if now - last["at"] >= OWNERSHIP_CHECK_SECONDS:
-            last["at"] = now
-            if not mine.exists():
-                raise RunTakenOver
-        return bool(progress_get(_cancel_key(run.pk)))
-
-    return stop
-
-
 def _cancel_key(run_id: int) -> str:
     return f"export-{run_id}-cancel"
 
@@ -346,6 +343,11 @@ def export_run_cancel(*, run: ExportRun, user=None) -> ExportRun:
     running one starts no new request, and ends cancelled once those in flight are
     recorded. What was written stays written."""
     who = user.get_username() if getattr(user, "is_authenticated", False) else ""
+    run.refresh_from_db()  # a worker may have taken it a moment ago
+    if run.dry_run and run.status == Status.RUNNING:
+        raise ExportRefused(
+            f"Preview #{run.pk} is reading Autotask: it writes nothing and ends in a moment."
+        )
 
     def audit() -> None:
         audit_record(
@@ -474,14 +476,16 @@ def _settle(run: ExportRun) -> None:
 
 
 def _finish(run: ExportRun) -> None:
+    """The run's end, saved (by `export_run_execute`, which owns it) and audited."""
     run.finished_at = timezone.now()
     if not run.dry_run and run.status in (Status.PARTIAL, Status.FAILED):
         run.reviewed_at, run.reviewed_by_name = None, ""  # shown on the dashboard again
     run.save()
     if run.status == Status.WAITING or run.dry_run:
         return
-    if run.trigger == ExportTriggerChoices.SCHEDULE:
-        # The schedule exports one report per connection at a time: the next one now.
+    if run.connection.export_on_schedule:
+        # One export per connection at a time: what is due on it goes next (with lag 0,
+        # a report imported while this one ran).
         transaction.on_commit(lambda: async_task(DUE_TASK, run.connection_id))
     audit_record(
         operation="Export Run Finished",

@@ -105,8 +105,8 @@ def _actions(run: ExportRun) -> dict:
         "confirmed": confirmed,
         "can_retry": not retry_refusal(run),
         "can_continue": run.status == Status.INTERRUPTED,
-        "can_cancel": run.status
-        in (Status.QUEUED, Status.RUNNING, Status.WAITING, Status.INTERRUPTED),
+        "can_cancel": run.status in (Status.QUEUED, Status.WAITING, Status.INTERRUPTED)
+        or (run.status == Status.RUNNING and not run.dry_run),
         "reexport_url": _reexport_url(run),
     }
 
@@ -117,7 +117,8 @@ class ExportRunDetailView(RoleRequiredMixin, View):
     def get(self, request, pk):
         _notice_dead_workers(ExportRun.objects.filter(pk=pk))
         run = _run_or_404(pk)
-        export_run_looked_at(run=run, user=request.user)
+        if has_role(request.user, Role.OPERATOR):  # who can act on it
+            export_run_looked_at(run=run, user=request.user)
         organization_id = _int(request.GET.get("organization"))
         status = request.GET.get("status", "")
         if status not in ExportItemStatusChoices.values:

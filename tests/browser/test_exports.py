@@ -32,6 +32,8 @@ def world(sandbox, tmp_path):
     )  # fmt: skip
     refresh = RefreshRun.objects.create(connection=connection, kind="full")
     assert refresh_run_execute(run_id=refresh.pk).status == "succeeded"
+    # Slow enough that the progress bar is seen moving, not only at its end.
+    sandbox.admin("POST", "/faults", json={"latency_ms": 300})
     return connection
 
 
@@ -66,7 +68,11 @@ def test_an_operator_previews_confirms_watches_and_re_exports_one_subscription(
     page.get_by_test_id("confirm-export").click()
     page.get_by_test_id("export-bar").wait_for()
     assert page.get_by_test_id("title").inner_text().startswith("Export #")
+    assert page.get_by_test_id("export-bar").get_attribute("aria-valuenow") != "100"
+    assert page.get_by_test_id("export-progress").get_attribute("hx-get")  # it polls
+    url = page.url
     page.wait_for_function(DONE, timeout=60_000)
+    assert page.url == url  # the same page, updated without anyone reloading it
     page.get_by_test_id("export-status").filter(has_text="Succeeded").wait_for()
     assert "8 of 8 operations done" in page.get_by_test_id("export-done").inner_text()
     assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES

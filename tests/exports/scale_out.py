@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -15,7 +16,11 @@ from django.conf import settings
 from django.db import connection as database
 
 from apps.autotask.models import AutotaskCompany, RefreshRun
-from apps.autotask.services import connection_create_sandbox, refresh_run_execute
+from apps.autotask.services import (
+    connection_client,
+    connection_create_sandbox,
+    refresh_run_execute,
+)
 from apps.catalog.importing import import_billing
 from apps.catalog.models import Organization
 from apps.mappings.services import organization_mapping_set
@@ -202,3 +207,44 @@ def cluster_ready(process: subprocess.Popen) -> bool:
         stat.pid == process.pid and stat.status in (Conf.IDLE, Conf.WORKING) and stat.pusher
         for stat in Stat.get_all()
     )
+
+
+# -- a third process on the same connection ----------------------------------------------------
+
+
+class Reader(threading.Thread):
+    """From this process (not a worker), reads of a connection's contracts in a few
+    threads until stopped: each request takes one of the connection's shared slots (the
+    database limiter), like the export a worker carries out on it at the same time."""
+
+    def __init__(self, connection, threads: int = 3):
+        super().__init__(daemon=True)
+        self.connection = connection
+        self.threads = threads
+        self.stopping = threading.Event()
+        self.requests = 0
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        readers = [threading.Thread(target=self._read) for _ in range(self.threads)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+
+    def _read(self) -> None:
+        client = connection_client(self.connection)
+        try:
+            while not self.stopping.is_set():
+                client.count("Contracts")
+                self.stopping.wait(0.3)  # room for the export between two reads
+        except Exception as problem:  # reported by the test, which fails on it
+            self.errors.append(repr(problem))
+        finally:
+            self.requests += client.requests_made
+            client.close()
+            database.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=60)

@@ -38,6 +38,7 @@ from apps.exports.services import (
 )
 from tests.exports.scale_out import (
     REQUIRE,
+    Reader,
     cluster_ready,
     connect,
     counters,
@@ -160,6 +161,10 @@ def kill_mid_run_and_resume(runs) -> list[ExportRun]:
         hand_to(first, second, runs[:FIRST_CLUSTER_TAKES])
         hand_to(second, first, runs[FIRST_CLUSTER_TAKES:])
         assert [status(run) for run in runs] == ["running"] * len(runs)  # at once
+        # A third process reads from the last connection while the second cluster
+        # exports to it: both take the connection's slots through the database.
+        reader = Reader(runs[-1].connection)
+        reader.start()
 
         wait_for(lambda: half_written(runs[0]), 60, "the first cluster to be mid-export")
         kill_cluster(first)
@@ -173,6 +178,8 @@ def kill_mid_run_and_resume(runs) -> list[ExportRun]:
             assert run.message.endswith("(started again by itself)"), run.message
         wait_for(lambda: all_finished(runs), 90, "the surviving cluster to finish every run")
         assert second.poll() is None, "the surviving cluster is still up"
+        reader.stop()
+        assert reader.errors == [] and reader.requests > 5, (reader.errors, reader.requests)
     finally:
         for cluster in (first, second):
             resume_cluster(cluster)

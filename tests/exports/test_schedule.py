@@ -95,12 +95,35 @@ def test_a_report_imported_again_after_its_export_is_due_again(sandbox, tmp_path
     assert due_reports(connection, timezone.localdate()) == [report]
 
 
-def test_a_failed_scheduled_export_is_tried_again_the_next_day(sandbox, tmp_path):
+def test_a_failed_scheduled_export_is_tried_again_the_next_day_not_before(sandbox, tmp_path):
+    connection = on_schedule(small_world(sandbox, tmp_path), lag=0)
+    today = timezone.localdate()
+    [run] = export_due_reports(today=today)
+    ExportRun.objects.filter(pk=run.pk).update(status="failed", message="Autotask was down.")
+    assert export_due_reports(today=today) == []  # no loop of failing runs
+    [again] = export_due_reports(today=today + dt.timedelta(days=1))
+    assert again.report_id == run.report_id and again.pk != run.pk
+    assert ExportRun.objects.filter(connection=connection).count() == 2
+
+
+def test_a_failing_report_does_not_hold_up_the_next_one(sandbox, tmp_path):
+    connection = on_schedule(small_world(sandbox, tmp_path), lag=0)
+    november = BillingReport.objects.get()
+    december = BillingReport.objects.create(month=dt.date(2025, 12, 1), currency="USD")
+    [first] = export_due_reports()
+    assert first.report_id == november.pk  # the oldest month first
+    ExportRun.objects.filter(pk=first.pk).update(status="failed")
+    [second] = export_due_reports()
+    assert second.report_id == december.pk
+    assert due_reports(connection, timezone.localdate()) == [december]
+
+
+def test_a_cancelled_scheduled_export_waits_for_the_next_import(sandbox, tmp_path):
     connection = on_schedule(small_world(sandbox, tmp_path), lag=0)
     [run] = export_due_reports()
-    ExportRun.objects.filter(pk=run.pk).update(status="failed", message="Autotask was down.")
-    assert [again.report_id for again in export_due_reports()] == [run.report_id]
-    assert ExportRun.objects.filter(connection=connection).count() == 2
+    ExportRun.objects.filter(pk=run.pk).update(status="cancelled")
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert due_reports(connection, tomorrow) == []
 
 
 def test_an_interrupted_export_is_continued_by_the_next_schedule(sandbox, tmp_path):
@@ -112,6 +135,17 @@ def test_an_interrupted_export_is_continued_by_the_next_schedule(sandbox, tmp_pa
     run.refresh_from_db()
     assert run.status == "queued" and run.message.endswith("Continued by the schedule.")
     assert export_run_execute(run_id=run.pk).status == "succeeded"
+
+
+def test_a_command_line_export_someone_stopped_is_left_to_them(sandbox, tmp_path):
+    connection = on_schedule(small_world(sandbox, tmp_path), lag=0)
+    run = export_run_create(
+        connection=connection, report=BillingReport.objects.get(), trigger="cli"
+    )
+    ExportRun.objects.filter(pk=run.pk).update(status="interrupted", message="Stopped (Ctrl-C).")
+    assert export_due_reports() == []
+    run.refresh_from_db()
+    assert run.status == "interrupted"
 
 
 def test_the_daily_schedule_runs_at_the_configured_time(settings):

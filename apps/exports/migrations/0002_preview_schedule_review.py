@@ -6,42 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('autotask', '0004_connection_export_on_schedule'),
-        ('catalog', '0005_import_run_attempts'),
-        ('exports', '0001_initial'),
+        ("autotask", "0004_connection_export_on_schedule"),
+        ("catalog", "0005_import_run_attempts"),
+        ("exports", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exportrun',
-            name='plan_digest',
-            field=models.CharField(blank=True, editable=False, max_length=64, verbose_name='plan fingerprint'),
+            model_name="exportrun",
+            name="plan_digest",
+            field=models.CharField(
+                blank=True, editable=False, max_length=64, verbose_name="plan fingerprint"
+            ),
         ),
         migrations.AddField(
-            model_name='exportrun',
-            name='preview',
-            field=models.ForeignKey(blank=True, help_text='The dry run a person read and confirmed: this run writes only that plan.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='confirmed_runs', to='exports.exportrun', verbose_name='confirmed preview'),
+            model_name="exportrun",
+            name="preview",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The dry run a person read and confirmed: this run writes only that plan.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="confirmed_runs",
+                to="exports.exportrun",
+                verbose_name="confirmed preview",
+            ),
         ),
         migrations.AddField(
-            model_name='exportrun',
-            name='queued_at',
-            field=models.DateTimeField(blank=True, help_text='When the run was last handed to the task queue (queued again when a worker that had taken the task died before starting it).', null=True, verbose_name='handed to a worker'),
+            model_name="exportrun",
+            name="queued_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the run was last handed to the task queue (queued again when a worker that had taken the task died before starting it).",
+                null=True,
+                verbose_name="handed to a worker",
+            ),
         ),
         migrations.AddField(
-            model_name='exportrun',
-            name='reviewed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='looked at'),
+            model_name="exportrun",
+            name="reviewed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="looked at"),
         ),
         migrations.AddField(
-            model_name='exportrun',
-            name='reviewed_by_name',
-            field=models.CharField(blank=True, max_length=150, verbose_name='looked at by'),
+            model_name="exportrun",
+            name="reviewed_by_name",
+            field=models.CharField(blank=True, max_length=150, verbose_name="looked at by"),
         ),
         migrations.AddIndex(
-            model_name='exportrun',
-            index=models.Index(fields=['status', '-created_at'], name='export_run_by_status'),
+            model_name="exportrun",
+            index=models.Index(fields=["status", "-created_at"], name="export_run_by_status"),
         ),
     ]
