@@ -11,8 +11,10 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
 from apps.autotask.models import AutotaskCompany, AutotaskService
+from apps.autotask.services import connection_client
 from apps.catalog.models import BillingReport, Offer, Organization, Subscription
 from apps.exports.models import ExportItem, ExportOperation, ExportRun
+from apps.exports.planning import plan_for, store_plan
 from apps.exports.services import export_run_create, export_run_execute
 from apps.mappings.models import OfferMapping
 from apps.mappings.services import organization_mapping_set
@@ -139,6 +141,38 @@ def test_a_plan_that_changed_since_the_preview_writes_nothing(as_operator, world
     soup = page(as_operator, f"/exports/{started.pk}/")
     assert "Preview again and confirm the new plan" in text_of(soup, "export-message")
     assert text_of(soup, "reexport") == "Re-export"
+
+
+def test_a_confirmed_run_started_again_after_planning_still_checks_the_preview(
+    as_operator, world, sandbox
+):
+    """Its first attempt died between storing its new plan and comparing it with the
+    preview: the next attempt compares before it writes."""
+    started = confirm(as_operator, preview(as_operator, world))
+    tailspin = Organization.objects.get(customer_id=TAILSPIN)
+    company = AutotaskCompany.objects.get(connection=world, autotask_id=10)
+    organization_mapping_set(connection=world, organization=tailspin, company=company)
+    ExportRun.objects.filter(pk=started.pk).update(status="running", attempts=1)
+    started.refresh_from_db()
+    client = connection_client(world)
+    store_plan(started, plan_for(started, client))
+    client.close()
+    ExportRun.objects.filter(pk=started.pk).update(status="queued")
+    done = export_run_execute(run_id=started.pk)
+    assert done.status == "failed" and "the plan changed" in done.message
+    assert writes_logged(sandbox) == []
+
+
+def test_a_planning_preview_cannot_be_cancelled_and_says_why(as_operator, world):
+    run = export_run_create(connection=world, report=BillingReport.objects.get(), dry_run=True)
+    ExportRun.objects.filter(pk=run.pk).update(status="running")
+    assert (
+        page(as_operator, f"/exports/{run.pk}/").select_one("[data-testid=cancel-export]") is None
+    )
+    response = as_operator.post(f"/exports/{run.pk}/cancel/", follow=True)
+    assert messages_of(response) == [
+        f"Preview #{run.pk} is reading Autotask: it writes nothing and ends in a moment."
+    ]
 
 
 def test_a_second_export_on_the_connection_is_refused_naming_the_active_one(as_operator, world):
@@ -296,6 +330,17 @@ def test_a_partial_export_is_on_the_dashboard_until_someone_opens_it(as_operator
     run.refresh_from_db()
     assert run.reviewed_by_name == "otto-operator"
     assert f"Export #{run.pk}" not in text_of(page(as_operator, "/"), "exports-to-look-at")
+
+
+def test_a_viewer_opening_a_run_leaves_it_on_the_dashboard(client, viewer, world):
+    run = ExportRun.objects.create(
+        connection=world, report=BillingReport.objects.get(), status="failed"
+    )
+    assert log_in(client, viewer.username)
+    page(client, f"/exports/{run.pk}/")
+    run.refresh_from_db()
+    assert run.reviewed_at is None
+    assert f"Export #{run.pk}" in text_of(page(client, "/"), "exports-to-look-at")
 
 
 def test_the_audit_log_lists_a_runs_entries(as_operator, world):
