@@ -1,5 +1,5 @@
 """What MSP staff do with exports in the browser: preview, confirm, retry what failed,
-continue an interrupted run, and say they have looked at a run that needs it.
+continue an interrupted run, cancel one, and say they have looked at a run that needs it.
 
 Every way of writing to Autotask from the browser goes through a preview (a dry run: the
 plan, stored, nothing written) that a person reads and confirms. The confirmed run plans
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from apps.audit.services import audit_record
 from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Organization, Subscription
+from apps.core.progress import progress_set
 from apps.exports.choices import (
     ExportItemStatusChoices,
     ExportRunStatusChoices,
@@ -25,6 +27,7 @@ from apps.exports.choices import (
 from apps.exports.models import ExportItem, ExportOperation, ExportRun
 from apps.exports.services import (
     ExportRefused,
+    _cancel_key,
     active_run_refusal,
     export_run_create,
     export_run_queue,
@@ -202,3 +205,41 @@ def _reviewed(run: ExportRun, user) -> None:
     ExportRun.objects.filter(pk=run.pk, reviewed_at__isnull=True).update(
         reviewed_at=timezone.now(), reviewed_by_name=name
     )
+
+
+def export_run_cancel(*, run: ExportRun, user=None) -> ExportRun:
+    """Cancel a run: one not carrying on now (queued, waiting, interrupted) at once; a
+    running one starts no new request, and ends cancelled once those in flight are
+    recorded. What was written stays written."""
+    who = user.get_username() if getattr(user, "is_authenticated", False) else ""
+    run.refresh_from_db()  # a worker may have taken it a moment ago
+    if run.dry_run and run.status == Status.RUNNING:
+        raise ExportRefused(
+            f"Preview #{run.pk} is reading Autotask: it writes nothing and ends in a moment."
+        )
+
+    def audit() -> None:
+        audit_record(
+            operation="Cancel Export", obj=run, user=user, connection_name=run.connection.name
+        )
+
+    if run.status == Status.RUNNING:
+        progress_set(_cancel_key(run.pk), {"by": who or "the command line"})
+        audit()
+        return run
+    cancelled = ExportRun.objects.filter(
+        pk=run.pk, status__in=[Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
+    ).update(
+        status=Status.CANCELLED,
+        message=f"Cancelled by {who or 'the command line'} before it went on.",
+        resume_at=None,
+        finished_at=timezone.now(),
+    )
+    if not cancelled:
+        raise ExportRefused(
+            f"Export #{run.pk} is {run.get_status_display().lower()}: nothing to cancel."
+        )
+    Schedule.objects.filter(name=f"exports: continue export #{run.pk}").delete()
+    run.refresh_from_db()
+    audit()
+    return run

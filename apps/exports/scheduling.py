@@ -21,11 +21,11 @@ from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport
 from apps.exports.choices import ExportRunStatusChoices, ExportScopeChoices, ExportTriggerChoices
 from apps.exports.models import ExportRun
+from apps.exports.recovery import export_run_interrupt_stale
 from apps.exports.services import (
     ExportRefused,
     _active,
     export_run_create,
-    export_run_interrupt_stale,
     export_run_queue,
 )
 

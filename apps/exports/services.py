@@ -28,12 +28,9 @@ from apps.autotask.models import Connection
 from apps.autotask.services import connection_client, describe_failure
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
-from apps.core.progress import progress_clear, progress_get, progress_set
+from apps.core.progress import progress_clear, progress_get
 from apps.core.runs import (
-    has_lost_its_worker,
     heartbeat,
-    interrupt_if_worker_lost,
-    stale_message,
 )
 from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled, RunTakenOver
 from apps.exports.choices import (
@@ -41,7 +38,6 @@ from apps.exports.choices import (
     ExportItemStatusChoices,
     ExportRunStatusChoices,
     ExportScopeChoices,
-    ExportTriggerChoices,
     OperationStateChoices,
 )
 from apps.exports.models import ExportOperation, ExportRun
@@ -96,6 +92,8 @@ def export_run_create(
         if organization is not None
         else ExportScopeChoices.REPORT
     )
+    from apps.exports.recovery import export_run_interrupt_stale
+
     export_run_interrupt_stale(runs=ExportRun.objects.filter(connection=connection))
     try:
         with transaction.atomic():
@@ -338,44 +336,6 @@ def _cancel_key(run_id: int) -> str:
     return f"export-{run_id}-cancel"
 
 
-def export_run_cancel(*, run: ExportRun, user=None) -> ExportRun:
-    """Cancel a run: one not carrying on now (queued, waiting, interrupted) at once; a
-    running one starts no new request, and ends cancelled once those in flight are
-    recorded. What was written stays written."""
-    who = user.get_username() if getattr(user, "is_authenticated", False) else ""
-    run.refresh_from_db()  # a worker may have taken it a moment ago
-    if run.dry_run and run.status == Status.RUNNING:
-        raise ExportRefused(
-            f"Preview #{run.pk} is reading Autotask: it writes nothing and ends in a moment."
-        )
-
-    def audit() -> None:
-        audit_record(
-            operation="Cancel Export", obj=run, user=user, connection_name=run.connection.name
-        )
-
-    if run.status == Status.RUNNING:
-        progress_set(_cancel_key(run.pk), {"by": who or "the command line"})
-        audit()
-        return run
-    cancelled = ExportRun.objects.filter(
-        pk=run.pk, status__in=[Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
-    ).update(
-        status=Status.CANCELLED,
-        message=f"Cancelled by {who or 'the command line'} before it went on.",
-        resume_at=None,
-        finished_at=timezone.now(),
-    )
-    if not cancelled:
-        raise ExportRefused(
-            f"Export #{run.pk} is {run.get_status_display().lower()}: nothing to cancel."
-        )
-    Schedule.objects.filter(name=f"exports: continue export #{run.pk}").delete()
-    run.refresh_from_db()
-    audit()
-    return run
-
-
 def _check_budget(main, workers) -> None:
     """One look at the hourly budget for every client of the run: past half of it they
     all slow down (Autotask's own usage-based latency starts there)."""
@@ -522,81 +482,3 @@ def _run_details(run: ExportRun) -> dict:
 def _plan_summary(run: ExportRun) -> str:
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()))
     return f"Planned: {counts or 'nothing to write'}; {run.skipped} skipped."
-
-
-# -- dead workers ----------------------------------------------------------------------------
-
-
-def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
-    """Runs whose worker died (no heartbeat) are marked interrupted, with an audit entry;
-    started again they continue from their operations. A run a worker carried out is
-    queued again by itself while it has automatic attempts left (`RUN_AUTO_RETRIES`); one
-    from the command line waits for the command to be run again."""
-    if runs is None:
-        runs = ExportRun.objects.all()
-    lost = _queue_lost_tasks(runs)
-    found = []
-    for run in runs.filter(status=Status.RUNNING):
-        if not interrupt_if_worker_lost(
-            run,
-            key=run_key(run.pk),
-            statuses=Status,
-            note="Start it again to continue: what was written is in the ledger.",
-            message_field="message",
-        ):
-            continue
-        ExportRun.objects.filter(pk=run.pk).update(reviewed_at=None, reviewed_by_name="")
-        run.refresh_from_db()
-        audit_record(
-            operation="Export Interrupted",
-            obj=run,
-            status=AuditEntryStatusChoices.FAILED,
-            details={**_run_details(run), "attempts": run.attempts},
-            connection_name=run.connection.name,
-        )
-        if run.trigger != ExportTriggerChoices.CLI and run.attempts <= settings.RUN_AUTO_RETRIES:
-            queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
-                status=Status.QUEUED, message=f"{run.message} (started again by itself)"
-            )
-            if queued:
-                transaction.on_commit(lambda run=run: export_run_queue(run))
-            run.refresh_from_db()
-        found.append(run)
-    return lost + found + _continue_overdue_waits(runs)
-
-
-def _queue_lost_tasks(runs) -> list[ExportRun]:
-    """Runs still queued long after they were handed to the task queue are handed to it
-    again: a worker cluster fetches tasks ahead of its workers, and one killed takes
-    those with it (Redis hands a task out once). A second delivery of a task that was
-    not lost does nothing (`_claim`)."""
-    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
-    found = []
-    for run in runs.filter(status=Status.QUEUED, queued_at__lt=stale):
-        logger.info("Export #%s still queued since %s: handed to a worker again", run.pk,
-                    run.queued_at)  # fmt: skip
-        export_run_queue(run)
-        found.append(run)
-    return found
-
-
-def _continue_overdue_waits(runs) -> list[ExportRun]:
-    """Runs "waiting" long after their time with nobody beating for them: a worker run
-    whose continuing schedule was lost is queued again; a command-line run whose process
-    died while it waited is marked interrupted."""
-    overdue = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
-    found = []
-    for run in runs.filter(status=Status.WAITING, resume_at__lt=overdue):
-        if not has_lost_its_worker(run_key(run.pk), run.resume_at):
-            continue  # the command line waits in its process, beating
-        if run.trigger == ExportTriggerChoices.CLI:
-            changes = {"status": Status.INTERRUPTED, "message": f"{stale_message()} "
-                       "Run the same command again to continue."}  # fmt: skip
-        else:
-            changes = {"status": Status.QUEUED, "message": "Queued again after its wait."}
-        if ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(**changes):
-            if changes["status"] == Status.QUEUED:
-                transaction.on_commit(lambda run=run: export_run_queue(run))
-            run.refresh_from_db()
-            found.append(run)
-    return found

@@ -18,7 +18,7 @@ def export_run(run_id: int) -> str:
 def export_run_interrupt_stale() -> int:
     """Every minute: runs whose worker died are marked interrupted, and worker runs are
     handed to a worker again while they have automatic attempts left."""
-    from apps.exports.services import export_run_interrupt_stale as notice
+    from apps.exports.recovery import export_run_interrupt_stale as notice
 
     with audit_context(context="worker", actor_name="scheduler"):
         return len(notice())

@@ -21,6 +21,7 @@ from apps.exports.actions import (
     export_continue,
     export_preview_create,
     export_retry_failed,
+    export_run_cancel,
     export_run_looked_at,
     retry_refusal,
     retryable_operations,
@@ -30,7 +31,8 @@ from apps.exports.filtersets import ExportRunFilterSet
 from apps.exports.forms import ExportPreviewForm
 from apps.exports.models import ExportRun
 from apps.exports.presenting import page_items
-from apps.exports.services import ExportRefused, export_run_cancel, export_run_interrupt_stale
+from apps.exports.recovery import export_run_interrupt_stale
+from apps.exports.services import ExportRefused
 from apps.exports.tables import ExportRunTable, scope_text
 
 ITEMS_PER_PAGE = 50

@@ -21,10 +21,10 @@ from apps.autotask.models import AutotaskService
 from apps.catalog.models import BillingReport
 from apps.exports import services
 from apps.exports.models import ExportObject, ExportRun
+from apps.exports.recovery import export_run_interrupt_stale
 from apps.exports.services import (
     export_run_create,
     export_run_execute,
-    export_run_interrupt_stale,
 )
 from apps.mappings.models import OfferMapping
 from tests.exports.harness import autotask_state, connect_world, import_world, prepare_tenant

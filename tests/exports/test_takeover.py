@@ -12,7 +12,8 @@ from django_q.brokers import get_broker
 from apps.catalog.models import BillingReport
 from apps.exports import services
 from apps.exports.models import ExportRun
-from apps.exports.services import export_run_create, export_run_execute, export_run_interrupt_stale
+from apps.exports.recovery import export_run_interrupt_stale
+from apps.exports.services import export_run_create, export_run_execute
 from tests.exports.small import FIRST_EXPORT_WRITES, small_world, writes_logged
 
 pytestmark = pytest.mark.django_db

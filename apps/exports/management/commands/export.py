@@ -15,11 +15,11 @@ from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.exports.choices import ACTIVE_STATUSES, ExportRunStatusChoices
 from apps.exports.models import ExportRun
 from apps.exports.presenting import plan_lines
+from apps.exports.recovery import export_run_interrupt_stale
 from apps.exports.services import (
     ExportRefused,
     export_run_create,
     export_run_execute,
-    export_run_interrupt_stale,
     scope_key,
 )
 

@@ -1,0 +1,99 @@
+"""Runs whose worker is gone: noticed by their missing heartbeat (`apps/core/runs.py`)
+and marked interrupted, queued again while they have automatic attempts left; waits
+whose schedule was lost; and queued runs whose task died with a cluster that had
+fetched it. Called every minute by the schedule "exports: notice exports whose worker
+died", and by pages and commands before they show or start a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.choices import AuditEntryStatusChoices
+from apps.audit.services import audit_record
+from apps.core.runs import has_lost_its_worker, interrupt_if_worker_lost, stale_message
+from apps.exports.choices import ExportRunStatusChoices, ExportTriggerChoices
+from apps.exports.models import ExportRun
+from apps.exports.services import _run_details, export_run_queue, run_key
+
+logger = logging.getLogger(__name__)
+Status = ExportRunStatusChoices
+
+
+def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
+    """Runs whose worker died (no heartbeat) are marked interrupted, with an audit entry;
+    started again they continue from their operations. A run a worker carried out is
+    queued again by itself while it has automatic attempts left (`RUN_AUTO_RETRIES`); one
+    from the command line waits for the command to be run again."""
+    if runs is None:
+        runs = ExportRun.objects.all()
+    lost = _queue_lost_tasks(runs)
+    found = []
+    for run in runs.filter(status=Status.RUNNING):
+        if not interrupt_if_worker_lost(
+            run,
+            key=run_key(run.pk),
+            statuses=Status,
+            note="Start it again to continue: what was written is in the ledger.",
+            message_field="message",
+        ):
+            continue
+        ExportRun.objects.filter(pk=run.pk).update(reviewed_at=None, reviewed_by_name="")
+        run.refresh_from_db()
+        audit_record(
+            operation="Export Interrupted",
+            obj=run,
+            status=AuditEntryStatusChoices.FAILED,
+            details={**_run_details(run), "attempts": run.attempts},
+            connection_name=run.connection.name,
+        )
+        if run.trigger != ExportTriggerChoices.CLI and run.attempts <= settings.RUN_AUTO_RETRIES:
+            queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
+                status=Status.QUEUED, message=f"{run.message} (started again by itself)"
+            )
+            if queued:
+                transaction.on_commit(lambda run=run: export_run_queue(run))
+            run.refresh_from_db()
+        found.append(run)
+    return lost + found + _continue_overdue_waits(runs)
+
+
+def _queue_lost_tasks(runs) -> list[ExportRun]:
+    """Runs still queued long after they were handed to the task queue are handed to it
+    again: a worker cluster fetches tasks ahead of its workers, and one killed takes
+    those with it (Redis hands a task out once). A second delivery of a task that was
+    not lost does nothing (`_claim`)."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+    found = []
+    for run in runs.filter(status=Status.QUEUED, queued_at__lt=stale):
+        logger.info("Export #%s still queued since %s: handed to a worker again", run.pk,
+                    run.queued_at)  # fmt: skip
+        export_run_queue(run)
+        found.append(run)
+    return found
+
+
+def _continue_overdue_waits(runs) -> list[ExportRun]:
+    """Runs "waiting" long after their time with nobody beating for them: a worker run
+    whose continuing schedule was lost is queued again; a command-line run whose process
+    died while it waited is marked interrupted."""
+    overdue = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+    found = []
+    for run in runs.filter(status=Status.WAITING, resume_at__lt=overdue):
+        if not has_lost_its_worker(run_key(run.pk), run.resume_at):
+            continue  # the command line waits in its process, beating
+        if run.trigger == ExportTriggerChoices.CLI:
+            changes = {"status": Status.INTERRUPTED, "message": f"{stale_message()} "
+                       "Run the same command again to continue."}  # fmt: skip
+        else:
+            changes = {"status": Status.QUEUED, "message": "Queued again after its wait."}
+        if ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(**changes):
+            if changes["status"] == Status.QUEUED:
+                transaction.on_commit(lambda run=run: export_run_queue(run))
+            run.refresh_from_db()
+            found.append(run)
+    return found
