@@ -17,7 +17,7 @@ from django_q.models import Schedule
 from apps.audit.services import audit_record
 from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Organization, Subscription
-from apps.core.progress import progress_set
+from apps.core.progress import progress_clear, progress_set
 from apps.exports.choices import (
     ExportItemStatusChoices,
     ExportRunStatusChoices,
@@ -225,8 +225,11 @@ def export_run_cancel(*, run: ExportRun, user=None) -> ExportRun:
 
     if run.status == Status.RUNNING:
         progress_set(_cancel_key(run.pk), {"by": who or "the command line"})
-        audit()
-        return run
+        run.refresh_from_db()
+        if run.status == Status.RUNNING:
+            audit()
+            return run
+        progress_clear(_cancel_key(run.pk))  # it ended (or stopped) a moment ago
     cancelled = ExportRun.objects.filter(
         pk=run.pk, status__in=[Status.QUEUED, Status.WAITING, Status.INTERRUPTED]
     ).update(

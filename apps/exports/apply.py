@@ -262,7 +262,12 @@ class Applier:
                     waiting.append(chain)
                     continue
             self.sent += 1
-            self._mark_sending(step)
+            try:
+                self._mark_sending(step)
+            except RunTakenOver:
+                if token is not None:
+                    self.limiter.release(token)
+                raise
             busy[entity] += 1
             client = free.popleft()
             running[pool.submit(self._send, client, step)] = (chain, step, client, token)

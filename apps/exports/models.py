@@ -97,6 +97,11 @@ class ExportRun(models.Model):
     message = models.TextField(blank=True, verbose_name="message")
     resume_at = models.DateTimeField(null=True, blank=True, verbose_name="continues at")
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name="attempts")
+    in_process = models.BooleanField(
+        default=False, editable=False, verbose_name="carried out by the command itself",
+        help_text="The last attempt ran in the command's own process, not in a worker: "
+        "stopped, it is the command's to continue.",
+    )  # fmt: skip
     queued_at = models.DateTimeField(
         null=True, blank=True, verbose_name="handed to a worker",
         help_text="When the run was last handed to the task queue (queued again when a "

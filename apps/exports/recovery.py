@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.core.runs import has_lost_its_worker, interrupt_if_worker_lost, stale_message
-from apps.exports.choices import ExportRunStatusChoices, ExportTriggerChoices
+from apps.exports.choices import ExportRunStatusChoices
 from apps.exports.models import ExportRun
 from apps.exports.services import _run_details, export_run_queue, run_key
 
@@ -36,7 +36,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
     for run in runs.filter(status=Status.RUNNING):
         if not interrupt_if_worker_lost(
             run,
-            key=run_key(run.pk),
+            key=run_key(run.pk, run.attempts),
             statuses=Status,
             note="Start it again to continue: what was written is in the ledger.",
             message_field="message",
@@ -51,7 +51,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
             details={**_run_details(run), "attempts": run.attempts},
             connection_name=run.connection.name,
         )
-        if run.trigger != ExportTriggerChoices.CLI and run.attempts <= settings.RUN_AUTO_RETRIES:
+        if not run.in_process and run.attempts <= settings.RUN_AUTO_RETRIES:
             queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
                 status=Status.QUEUED, message=f"{run.message} (started again by itself)"
             )
@@ -84,9 +84,9 @@ def _continue_overdue_waits(runs) -> list[ExportRun]:
     overdue = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
     found = []
     for run in runs.filter(status=Status.WAITING, resume_at__lt=overdue):
-        if not has_lost_its_worker(run_key(run.pk), run.resume_at):
+        if not has_lost_its_worker(run_key(run.pk, run.attempts), run.resume_at):
             continue  # the command line waits in its process, beating
-        if run.trigger == ExportTriggerChoices.CLI:
+        if run.in_process:
             changes = {"status": Status.INTERRUPTED, "message": f"{stale_message()} "
                        "Run the same command again to continue."}  # fmt: skip
         else:

@@ -73,12 +73,10 @@ def export_due_reports(*, connection_id: int | None = None, today: dt.date | Non
     export_run_interrupt_stale(runs=ExportRun.objects.filter(connection__in=connections))
     queued = []
     for connection in connections:
-        # A command-line run someone stopped (Ctrl-C) is theirs to continue.
+        # A run the command carried out itself (stopped with Ctrl-C, or its process
+        # died) is the command's to continue.
         interrupted = (
-            _active(connection)
-            .filter(status=Status.INTERRUPTED)
-            .exclude(trigger=ExportTriggerChoices.CLI)
-            .first()
+            _active(connection).filter(status=Status.INTERRUPTED).exclude(in_process=True).first()
         )
         if interrupted is not None:
             if ExportRun.objects.filter(pk=interrupted.pk, status=Status.INTERRUPTED).update(

@@ -141,8 +141,10 @@ def export_run_queue(run: ExportRun) -> None:
     async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
 
 
-def run_key(run_id: int) -> str:
-    return f"export-{run_id}"
+def run_key(run_id: int, attempt: int) -> str:
+    """The heartbeat key of one attempt: an attempt taken over, ending, clears its own
+    beat, not the one of the attempt that took over."""
+    return f"export-{run_id}-{attempt}"
 
 
 def _claim(run: ExportRun, *, foreground: bool) -> bool:
@@ -157,11 +159,14 @@ def _claim(run: ExportRun, *, foreground: bool) -> bool:
     runs = ExportRun.objects.filter(pk=run.pk)
     restartable = [Status.QUEUED, Status.INTERRUPTED] if foreground else [Status.QUEUED]
     waited = runs.filter(status=Status.WAITING)
-    if not foreground:
-        waited = waited.filter(resume_at__lte=now)
+    if not foreground:  # the schedule's delivery may come from a host whose clock is behind
+        slack = dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+        waited = waited.filter(resume_at__lte=now + slack)
     claimed = runs.filter(status__in=restartable).update(
-        status=Status.RUNNING, started_at=now, resume_at=None, attempts=F("attempts") + 1
-    ) or waited.update(status=Status.RUNNING, started_at=now, resume_at=None)
+        status=Status.RUNNING, started_at=now, resume_at=None, attempts=F("attempts") + 1,
+        in_process=foreground,
+    ) or waited.update(status=Status.RUNNING, started_at=now, resume_at=None,
+                       in_process=foreground)  # fmt: skip
     if claimed:
         run.refresh_from_db()
     return bool(claimed)
@@ -207,10 +212,10 @@ def export_run_execute(
     try:
         main = connection_client(connection)
         workers = _clients(run, main)
-        with heartbeat(run_key(run.pk)):
+        with heartbeat(run_key(run.pk, attempts)):
             _work(run, main, workers, foreground, say, after_send)
     except HourlyLimitReached as pause:
-        _wait_in_worker(run, pause)
+        taken_over = not _wait_in_worker(run, pause)
     except RunTakenOver:
         taken_over = True
         logger.warning("Export #%s was taken over by another attempt: this one stops", run.pk)
@@ -246,21 +251,34 @@ def export_run_execute(
         for client in [main, *(workers or [])]:
             if client is not None:
                 client.close()
-        if taken_over or not _save_if_mine(run, attempts):
+        ended = run.status not in (Status.RUNNING, Status.WAITING)
+        if ended:
+            _ending(run)
+        if taken_over or not _save_if_mine(run):
             run.refresh_from_db()
-        elif run.status != Status.RUNNING:
+        elif ended:
             _finish(run)
     return run
 
 
-def _save_if_mine(run: ExportRun, attempts: int) -> bool:
-    """Save the run unless another attempt took it over meanwhile (False then)."""
-    values = {
-        field.attname: getattr(run, field.attname)
-        for field in ExportRun._meta.concrete_fields
-        if not field.primary_key
-    }
-    return bool(ExportRun.objects.filter(pk=run.pk, attempts=attempts).update(**values))
+def _mine(run: ExportRun):
+    """The run's row while it is this attempt's: running (or waiting, saved so by this
+    attempt) with the attempt number and start this attempt claimed it with."""
+    return ExportRun.objects.filter(
+        pk=run.pk,
+        status__in=[Status.RUNNING, Status.WAITING],
+        attempts=run.attempts,
+        started_at=run.started_at,
+    )
+
+
+def _save_if_mine(run: ExportRun, fields: list[str] | None = None) -> bool:
+    """Save the run (or ``fields``) unless another attempt took it over, or someone
+    cancelled or continued it, meanwhile (False then)."""
+    names = fields or [
+        field.attname for field in ExportRun._meta.concrete_fields if not field.primary_key
+    ]
+    return bool(_mine(run).update(**{name: getattr(run, name) for name in names}))
 
 
 def _work(run, main, workers, foreground, say, after_send) -> None:
@@ -306,11 +324,14 @@ def _work(run, main, workers, foreground, say, after_send) -> None:
         if not foreground:
             raise pause
         seconds = _mark_waiting(run, pause)
+        if seconds is None:
+            raise RunTakenOver
         say(run.message)
         time.sleep(seconds)
-        waiting = ExportRun.objects.filter(pk=run.pk)
-        waiting.update(status=Status.RUNNING, resume_at=None, message="")
+        # Going on, unless someone cancelled the run while it waited.
         run.status, run.resume_at, run.message = Status.RUNNING, None, ""
+        if not _save_if_mine(run, ["status", "resume_at", "message"]):
+            raise RunTakenOver
 
 
 def _check_against_preview(run: ExportRun) -> None:
@@ -344,13 +365,15 @@ def _check_budget(main, workers) -> None:
         client.slowed = main.slowed
 
 
-def _mark_waiting(run: ExportRun, pause: HourlyLimitReached) -> float:
-    """Save the run "waiting" until Autotask's budget allows again; the seconds to wait."""
+def _mark_waiting(run: ExportRun, pause: HourlyLimitReached) -> float | None:
+    """Save the run "waiting" until Autotask's budget allows again; the seconds to wait
+    (None: the run is no longer this attempt's, nothing was saved)."""
     seconds = min(pause.retry_after, settings.EXPORT_HOURLY_WAIT_SECONDS)
     run.status = Status.WAITING
     run.resume_at = timezone.now() + dt.timedelta(seconds=seconds)
     run.message = _pause_message(run)
-    run.save(update_fields=["status", "resume_at", "message"])
+    if not _save_if_mine(run, ["status", "resume_at", "message"]):
+        return None
     return seconds
 
 
@@ -362,11 +385,13 @@ def _pause_message(run: ExportRun) -> str:
     )
 
 
-def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
+def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> bool:
     """Waiting, saved before the schedule that continues it exists (so the schedule never
     finds it still running). Should the schedule be lost, the every-minute check queues
-    a run whose wait is long over (`export_run_interrupt_stale`)."""
-    _mark_waiting(run, pause)
+    a run whose wait is long over (`export_run_interrupt_stale`). False when the run was
+    no longer this attempt's."""
+    if _mark_waiting(run, pause) is None:
+        return False
     Schedule.objects.update_or_create(
         name=f"exports: continue export #{run.pk}",
         defaults={
@@ -377,6 +402,7 @@ def _wait_in_worker(run: ExportRun, pause: HourlyLimitReached) -> None:
             "next_run": run.resume_at,
         },
     )
+    return True
 
 
 def _progress_reporter(run: ExportRun, clients, say):
@@ -435,13 +461,18 @@ def _settle(run: ExportRun) -> None:
         )
 
 
-def _finish(run: ExportRun) -> None:
-    """The run's end, saved (by `export_run_execute`, which owns it) and audited."""
+def _ending(run: ExportRun) -> None:
+    """What an ended run's row gets with its final status (saved by the caller)."""
     run.finished_at = timezone.now()
     if not run.dry_run and run.status in (Status.PARTIAL, Status.FAILED):
         run.reviewed_at, run.reviewed_by_name = None, ""  # shown on the dashboard again
-    run.save()
-    if run.status == Status.WAITING or run.dry_run:
+
+
+def _finish(run: ExportRun) -> None:
+    """After the ended run is saved: a cancel asked too late is forgotten, the end is
+    audited, and what is due on the connection goes next."""
+    progress_clear(_cancel_key(run.pk))
+    if run.dry_run:
         return
     if run.connection.export_on_schedule:
         # One export per connection at a time: what is due on it goes next (with lag 0,

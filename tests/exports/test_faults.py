@@ -139,7 +139,7 @@ def export_through_faults(connection, month: dt.date, rng: random.Random) -> Non
                 raise Killed
 
         try:
-            export_run_execute(run_id=run.pk, after_send=die)
+            export_run_execute(run_id=run.pk, foreground=True, after_send=die)
         except Killed:
             assert export_run_interrupt_stale() == [ExportRun.objects.get(pk=run.pk)]
     for _ in range(4):  # a subscription whose retries all failed: export again

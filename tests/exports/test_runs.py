@@ -250,7 +250,7 @@ def test_a_run_whose_process_died_is_marked_and_continues_from_the_ledger(
         connection=connection, report=BillingReport.objects.get(), trigger="cli"
     )
     with pytest.raises(Killed):
-        export_run_execute(run_id=run.pk, after_send=die_after_the_fourth)
+        export_run_execute(run_id=run.pk, foreground=True, after_send=die_after_the_fourth)
     run.refresh_from_db()
     assert run.status == "running"
     # The write that came back, and any other in flight then (one per entity at most).

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from django_q.models import Schedule
+from django_q.models import Schedule, Success
 
 from apps.catalog.importing import import_billing
 from apps.catalog.models import BillingReport
@@ -51,11 +51,18 @@ def test_with_lag_0_an_import_is_exported_by_the_scheduler_without_anyone_asking
         run = wait_for(
             lambda: ExportRun.objects.filter(status="succeeded").first(), 90, "the export"
         )
+        # The check after the import, and the one its end queued (nothing more to do).
+        checks = Success.objects.filter(func="apps.exports.tasks.export_due_reports")
+        wait_for(lambda: checks.count() >= 2, 60, "the check after the export")
     finally:
         stop_cluster(cluster)
     assert run.trigger == "schedule" and run.requested_by_name == "scheduler"
     assert run.connection_id == connection.pk and run.scope == "report"
-    assert ExportRun.objects.count() == 1  # the check after it found nothing more to do
+    assert ExportRun.objects.count() == 1
+    assert sorted(check.result for check in checks) == [
+        "0 export(s) queued",
+        f"1 export(s) queued: #{run.pk}",
+    ]
     assert len(records(sandbox, "Contracts")) == 3
     assert run.writes == FIRST_EXPORT_WRITES
 
@@ -142,7 +149,9 @@ def test_a_command_line_export_someone_stopped_is_left_to_them(sandbox, tmp_path
     run = export_run_create(
         connection=connection, report=BillingReport.objects.get(), trigger="cli"
     )
-    ExportRun.objects.filter(pk=run.pk).update(status="interrupted", message="Stopped (Ctrl-C).")
+    ExportRun.objects.filter(pk=run.pk).update(
+        status="interrupted", message="Stopped (Ctrl-C).", in_process=True
+    )
     assert export_due_reports() == []
     run.refresh_from_db()
     assert run.status == "interrupted"

@@ -9,11 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.brokers import get_broker
 
+from apps.autotask.models import ConcurrencySlot
 from apps.catalog.models import BillingReport
+from apps.core.runs import last_beat
 from apps.exports import services
 from apps.exports.models import ExportRun
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import export_run_create, export_run_execute
+from apps.exports.services import export_run_create, export_run_execute, run_key
 from tests.exports.small import FIRST_EXPORT_WRITES, small_world, writes_logged
 
 pytestmark = pytest.mark.django_db
@@ -46,18 +48,47 @@ def test_a_run_queued_long_ago_is_handed_to_a_worker_again(sandbox, connection, 
     assert len(writes_logged(sandbox)) == FIRST_EXPORT_WRITES
 
 
-def test_an_attempt_whose_run_was_taken_over_stops_and_records_nothing(sandbox, connection):
+def takes_over_after_the_first_send(run, change):
+    """An ``after_send`` hook: right after the first request, someone else changes the
+    run's row (``change``: the fields of an update), as another process would."""
+    seen = []
+
+    def hook(op):
+        seen.append(op.pk)
+        if len(seen) == 1:
+            ExportRun.objects.filter(pk=run.pk).update(**change)
+
+    return hook
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # Another worker claimed it again (after it was thought dead).
+        {"attempts": F("attempts") + 1, "started_at": timezone.now()},
+        # It was marked interrupted, then someone cancelled it.
+        {"status": "cancelled", "message": "Cancelled by someone before it went on."},
+    ],
+    ids=["claimed-again", "cancelled-meanwhile"],
+)
+def test_an_attempt_whose_run_was_taken_over_stops_and_leaves_the_row_alone(
+    sandbox, connection, change
+):
     connection.concurrency_limit = 1
     connection.save()
     run = export_run_create(connection=connection, report=BillingReport.objects.get())
-
-    def taken_over_after_the_first(op, seen=[]):  # noqa: B006 - a counter for this test
-        seen.append(op.pk)
-        if len(seen) == 1:  # another process claimed it: attempt 2, running
-            ExportRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1)
-
-    stopped = export_run_execute(run_id=run.pk, after_send=taken_over_after_the_first)
-    # The row is the new attempt's: this one neither ended it nor wrote its counts.
-    assert (stopped.status, stopped.attempts, stopped.finished_at) == ("running", 2, None)
-    # What it had sent is kept (the other attempt finds it); it sent nothing after.
+    stopped = export_run_execute(
+        run_id=run.pk, after_send=takes_over_after_the_first_send(run, change)
+    )
+    row = ExportRun.objects.get(pk=run.pk)
+    # The row is as the other party left it: not ended, counted or overwritten by this one.
+    assert stopped.finished_at is None and row.finished_at is None
+    if "status" in change:
+        assert (row.status, row.message) == ("cancelled", change["message"])
+    else:
+        assert (row.status, row.attempts) == ("running", 2)
+    # It sent nothing after (what it had sent is kept: the other attempt finds it) ...
     assert len(writes_logged(sandbox)) == 1
+    # ... and gave back every request slot it held, and its own heartbeat only.
+    assert not ConcurrencySlot.objects.filter(connection=connection).exclude(holder="").exists()
+    assert last_beat(run_key(run.pk, 1)) is None
