@@ -2,6 +2,7 @@
 
 from itertools import groupby
 
+from apps.catalog.prices import ResolvedPriceSource
 from apps.exports.models import ExportItem, ExportRun
 
 
@@ -41,20 +42,33 @@ def plan_lines(run: ExportRun) -> list[str]:
 
 
 def operation_changes(plan: dict) -> list[dict]:
-    """An operation's before and after, one row per field it writes (for the run page)."""
+    """An operation's before and after, one row per field it writes (for the run page).
+    A create has no before: its rows are the values it writes."""
     before = plan.get("before") or {}
     after = plan.get("after") or {}
     rows = []
     for name in list(dict.fromkeys([*before, *after])):
         old, new = before.get(name), after.get(name)
         rows.append({"field": name, "before": "—" if old is None else old,
-                     "after": "—" if new is None else new, "changed": old != new})  # fmt: skip
+                     "after": "—" if new is None else new,
+                     "changed": bool(before) and old != new})  # fmt: skip
     return rows
 
 
+def price_source_label(value: str) -> str:
+    """Where a price came from, in words ("Connection's default markup")."""
+    try:
+        return ResolvedPriceSource(value).label
+    except ValueError:
+        return value
+
+
 def page_items(page) -> list[ExportItem]:
-    """The page's items, each operation with its ``changes`` for the template."""
+    """The page's items, each operation with its changes and price source in words."""
     items = list(page.object_list)
     for item in items:
-        item.shown_operations = [(op, operation_changes(op.plan)) for op in item.operations.all()]
+        item.shown_operations = [
+            (op, operation_changes(op.plan), price_source_label(op.plan.get("price_source", "")))
+            for op in item.operations.all()
+        ]
     return items

@@ -98,6 +98,8 @@ def test_a_preview_shows_the_plan_with_reasons_and_writes_nothing(as_operator, w
                       "Tailspin Toys"]  # fmt: skip
     reasons = [r.get_text(" ", strip=True) for r in soup.select("[data-testid=skip-reason]")]
     assert len(reasons) == 1 and "not mapped" in reasons[0]
+    sources = {s.get_text(strip=True) for s in soup.select("[data-testid=price-source]")}
+    assert sources == {"(price: Connection's default markup)"}
     kinds = text_of(soup, "operation-kinds")
     assert "Create contract 3" in kinds and "Add service line 2" in kinds
 
