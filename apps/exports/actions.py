@@ -19,6 +19,7 @@ from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.progress import progress_clear, progress_set
 from apps.exports.choices import (
+    NEEDS_A_LOOK,
     ExportItemStatusChoices,
     ExportRunStatusChoices,
     ExportTriggerChoices,
@@ -30,12 +31,10 @@ from apps.exports.services import (
     _cancel_key,
     active_run_refusal,
     export_run_create,
-    export_run_queue,
+    export_run_requeue,
 )
 
 Status = ExportRunStatusChoices
-# Finished runs a person should look at; shown on the dashboard until someone has.
-NEEDS_A_LOOK = (Status.PARTIAL, Status.FAILED, Status.INTERRUPTED)
 
 
 def export_preview_create(
@@ -59,25 +58,35 @@ def export_preview_create(
     )
 
 
-def export_confirm(*, preview: ExportRun, user=None) -> ExportRun:
-    """The export a person confirmed after reading ``preview``'s plan, queued."""
+def confirmed_as(preview: ExportRun) -> ExportRun | None:
+    """The export a preview was confirmed as, if any."""
+    return preview.confirmed_runs.order_by("pk").first() if preview.dry_run else None
+
+
+def confirm_refusal(preview: ExportRun, confirmed: ExportRun | None) -> str:
+    """Why ``preview`` cannot be confirmed (``confirmed``: `confirmed_as(preview)`), or ""."""
     if not preview.dry_run:
-        raise ExportRefused(f"Export #{preview.pk} is not a preview.")
+        return f"Export #{preview.pk} is not a preview."
     if preview.status != Status.SUCCEEDED or preview.planned_at is None:
-        raise ExportRefused(
+        return (
             f"Preview #{preview.pk} is {preview.get_status_display().lower()}: there is no "
             "plan to confirm yet."
         )
-    confirmed = preview.confirmed_runs.order_by("pk").first()
     if confirmed is not None:
-        raise ExportRefused(
+        return (
             f"Preview #{preview.pk} was confirmed already: export #{confirmed.pk}. Preview "
             "again to export once more."
         )
     if not sum(preview.counts.values()):
-        raise ExportRefused(
-            f"Preview #{preview.pk} has nothing to write: Autotask already holds this plan."
-        )
+        return f"Preview #{preview.pk} has nothing to write: Autotask already holds this plan."
+    return ""
+
+
+def export_confirm(*, preview: ExportRun, user=None) -> ExportRun:
+    """The export a person confirmed after reading ``preview``'s plan, queued."""
+    refusal = confirm_refusal(preview, confirmed_as(preview))
+    if refusal:
+        raise ExportRefused(refusal)
     return export_run_create(
         connection=preview.connection,
         report=preview.report,
@@ -129,11 +138,12 @@ def export_retry_failed(*, run: ExportRun, user=None) -> ExportRun:
     count = retryable_operations(run).count()
     try:
         with transaction.atomic():
-            reopened = ExportRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.QUEUED,
+            reopened = export_run_requeue(
+                run,
+                statuses=[run.status],
+                message=f"Retrying {count} operation(s) that failed or were not tried.",
                 failed=0,
                 finished_at=None,
-                message=f"Retrying {count} operation(s) that failed or were not tried.",
             )
             if not reopened:
                 raise ExportRefused(f"Export #{run.pk} changed meanwhile: reload the page.")
@@ -155,7 +165,6 @@ def export_retry_failed(*, run: ExportRun, user=None) -> ExportRun:
                 details={"run": run.pk, "operations": count},
                 connection_name=run.connection.name,
             )
-            transaction.on_commit(lambda: export_run_queue(run))
     except IntegrityError:
         raise ExportRefused(active_run_refusal(run.connection)) from None
     run.refresh_from_db()
@@ -166,8 +175,8 @@ def export_continue(*, run: ExportRun, user=None) -> ExportRun:
     """Hand an interrupted run to a worker again: it continues from its operations."""
     try:
         with transaction.atomic():
-            queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
-                status=Status.QUEUED, message=f"{run.message} Continued by a person."
+            queued = export_run_requeue(
+                run, statuses=[Status.INTERRUPTED], message=f"{run.message} Continued by a person."
             )
             if not queued:
                 raise ExportRefused(
@@ -182,7 +191,6 @@ def export_continue(*, run: ExportRun, user=None) -> ExportRun:
                 details={"run": run.pk},
                 connection_name=run.connection.name,
             )
-            transaction.on_commit(lambda: export_run_queue(run))
     except IntegrityError:
         raise ExportRefused(active_run_refusal(run.connection)) from None
     run.refresh_from_db()

@@ -32,6 +32,14 @@ ACTIVE_STATUSES = (
 )
 
 
+# Ended (or stopped) runs a person should look at: on the dashboard until someone has.
+NEEDS_A_LOOK = (
+    ExportRunStatusChoices.PARTIAL,
+    ExportRunStatusChoices.FAILED,
+    ExportRunStatusChoices.INTERRUPTED,
+)
+
+
 class ExportItemStatusChoices(models.TextChoices):
     PLANNED = "planned", "Planned"
     DONE = "done", "Done"

@@ -6,6 +6,12 @@ from apps.catalog.prices import ResolvedPriceSource
 from apps.exports.models import ExportItem, ExportRun
 
 
+def counts_in_words(counts: dict[str, int]) -> str:
+    """Operations per kind as the command prints them: "2 add service line, 3 create
+    contract" (by kind), "" for none."""
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items()))
+
+
 def plan_lines(run: ExportRun) -> list[str]:
     """The run's plan as text, grouped by organization (shared work first)."""
     items = list(
@@ -35,7 +41,7 @@ def plan_lines(run: ExportRun) -> list[str]:
             for note in item.notes:
                 lines.append(f"    note: {note}")
     total = sum(run.counts.values())
-    kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()))
+    kinds = counts_in_words(run.counts)
     lines.append("")
     lines.append(f"{total} operation(s){': ' + kinds if kinds else ''}; {run.skipped} skipped.")
     return lines

@@ -4,9 +4,10 @@
 from django_q.tasks import async_task
 
 from apps.exports.scheduling import connections_exporting_on_import
+from apps.exports.services import DUE_TASK
 
 
 def billing_imported_received(sender, **kwargs) -> None:
     """A connection exporting with lag 0 exports a report right after its import."""
     if connections_exporting_on_import():
-        async_task("apps.exports.tasks.export_due_reports", task_name="exports due after import")
+        async_task(DUE_TASK, task_name="exports due after import")

@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.choices import AuditEntryStatusChoices
@@ -18,7 +17,7 @@ from apps.audit.services import audit_record
 from apps.core.runs import has_lost_its_worker, interrupt_if_worker_lost, stale_message
 from apps.exports.choices import ExportRunStatusChoices
 from apps.exports.models import ExportRun
-from apps.exports.services import _run_details, export_run_queue, run_key
+from apps.exports.services import _run_details, export_run_queue, export_run_requeue, run_key
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
@@ -28,7 +27,7 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
     """Runs whose worker died (no heartbeat) are marked interrupted, with an audit entry;
     started again they continue from their operations. A run a worker carried out is
     queued again by itself while it has automatic attempts left (`RUN_AUTO_RETRIES`); one
-    from the command line waits for the command to be run again."""
+    the command carried out itself (`in_process`) waits for the command to be run again."""
     if runs is None:
         runs = ExportRun.objects.all()
     lost = _queue_lost_tasks(runs)
@@ -52,11 +51,11 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
             connection_name=run.connection.name,
         )
         if not run.in_process and run.attempts <= settings.RUN_AUTO_RETRIES:
-            queued = ExportRun.objects.filter(pk=run.pk, status=Status.INTERRUPTED).update(
-                status=Status.QUEUED, message=f"{run.message} (started again by itself)"
+            export_run_requeue(
+                run,
+                statuses=[Status.INTERRUPTED],
+                message=f"{run.message} (started again by itself)",
             )
-            if queued:
-                transaction.on_commit(lambda run=run: export_run_queue(run))
             run.refresh_from_db()
         found.append(run)
     return lost + found + _continue_overdue_waits(runs)
@@ -87,13 +86,15 @@ def _continue_overdue_waits(runs) -> list[ExportRun]:
         if not has_lost_its_worker(run_key(run.pk, run.attempts), run.resume_at):
             continue  # the command line waits in its process, beating
         if run.in_process:
-            changes = {"status": Status.INTERRUPTED, "message": f"{stale_message()} "
-                       "Run the same command again to continue."}  # fmt: skip
+            moved = ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(
+                status=Status.INTERRUPTED,
+                message=f"{stale_message()} Run the same command again to continue.",
+            )
         else:
-            changes = {"status": Status.QUEUED, "message": "Queued again after its wait."}
-        if ExportRun.objects.filter(pk=run.pk, status=Status.WAITING).update(**changes):
-            if changes["status"] == Status.QUEUED:
-                transaction.on_commit(lambda run=run: export_run_queue(run))
+            moved = export_run_requeue(
+                run, statuses=[Status.WAITING], message="Queued again after its wait."
+            )
+        if moved:
             run.refresh_from_db()
             found.append(run)
     return found

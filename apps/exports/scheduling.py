@@ -26,7 +26,7 @@ from apps.exports.services import (
     ExportRefused,
     _active,
     export_run_create,
-    export_run_queue,
+    export_run_requeue,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,20 +73,16 @@ def export_due_reports(*, connection_id: int | None = None, today: dt.date | Non
     export_run_interrupt_stale(runs=ExportRun.objects.filter(connection__in=connections))
     queued = []
     for connection in connections:
-        # A run the command carried out itself (stopped with Ctrl-C, or its process
-        # died) is the command's to continue.
-        interrupted = (
-            _active(connection).filter(status=Status.INTERRUPTED).exclude(in_process=True).first()
-        )
-        if interrupted is not None:
-            if ExportRun.objects.filter(pk=interrupted.pk, status=Status.INTERRUPTED).update(
-                status=Status.QUEUED, message=f"{interrupted.message} Continued by the schedule."
-            ):
-                export_run_queue(interrupted)
-                queued.append(interrupted)
+        active = _active(connection).first()  # at most one
+        if active is not None:
+            # An interrupted worker run is continued; one the command carried out itself
+            # (stopped with Ctrl-C, or its process died) is the command's to continue;
+            # any other goes on, and the schedule after it when it ends.
+            if active.status == Status.INTERRUPTED and not active.in_process:
+                message = f"{active.message} Continued by the schedule."
+                if export_run_requeue(active, statuses=[Status.INTERRUPTED], message=message):
+                    queued.append(active)
             continue
-        if _active(connection).exists():
-            continue  # the schedule goes on when that run ends
         for report in due_reports(connection, today)[:1]:
             try:
                 run = export_run_create(

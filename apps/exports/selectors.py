@@ -9,6 +9,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from apps.exports.choices import (
     ACTIVE_STATUSES,
+    NEEDS_A_LOOK,
     ExportItemStatusChoices,
     ExportRunStatusChoices,
     OperationStateChoices,
@@ -120,8 +121,6 @@ def export_run_items(run: ExportRun, *, organization_id=None, status: str = "") 
 
 
 def runs_needing_a_look(limit: int = 10) -> list[ExportRun]:
-    from apps.exports.actions import NEEDS_A_LOOK
-
     return list(
         export_run_list().filter(dry_run=False, status__in=NEEDS_A_LOOK, reviewed_at__isnull=True)[
             :limit

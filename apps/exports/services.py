@@ -29,9 +29,7 @@ from apps.autotask.services import connection_client, describe_failure
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
 from apps.core.progress import progress_clear, progress_get
-from apps.core.runs import (
-    heartbeat,
-)
+from apps.core.runs import heartbeat
 from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled, RunTakenOver
 from apps.exports.choices import (
     ACTIVE_STATUSES,
@@ -42,6 +40,7 @@ from apps.exports.choices import (
 )
 from apps.exports.models import ExportOperation, ExportRun
 from apps.exports.planning import plan_for, store_plan
+from apps.exports.presenting import counts_in_words
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
@@ -139,6 +138,18 @@ def export_run_queue(run: ExportRun) -> None:
     """Hand the run to a worker (its next free one, on any host)."""
     ExportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
     async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
+
+
+def export_run_requeue(run: ExportRun, *, statuses, message: str, **changes) -> bool:
+    """Queue ``run`` again if it is still in one of ``statuses`` (one conditional UPDATE,
+    with ``message`` and ``changes``), handing it to a worker once the transaction commits.
+    False when it had moved on meanwhile."""
+    queued = ExportRun.objects.filter(pk=run.pk, status__in=statuses).update(
+        status=Status.QUEUED, message=message, **changes
+    )
+    if queued:
+        transaction.on_commit(lambda: export_run_queue(run))
+    return bool(queued)
 
 
 def run_key(run_id: int, attempt: int) -> str:
@@ -511,5 +522,4 @@ def _run_details(run: ExportRun) -> dict:
 
 
 def _plan_summary(run: ExportRun) -> str:
-    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()))
-    return f"Planned: {counts or 'nothing to write'}; {run.skipped} skipped."
+    return f"Planned: {counts_in_words(run.counts) or 'nothing to write'}; {run.skipped} skipped."

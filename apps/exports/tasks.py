@@ -1,6 +1,7 @@
 """django-q2 tasks of the exports app."""
 
 from apps.audit.services import audit_context
+from apps.exports import recovery, scheduling
 from apps.exports.models import ExportRun
 from apps.exports.services import export_run_execute
 
@@ -18,19 +19,15 @@ def export_run(run_id: int) -> str:
 def export_run_interrupt_stale() -> int:
     """Every minute: runs whose worker died are marked interrupted, and worker runs are
     handed to a worker again while they have automatic attempts left."""
-    from apps.exports.recovery import export_run_interrupt_stale as notice
-
     with audit_context(context="worker", actor_name="scheduler"):
-        return len(notice())
+        return len(recovery.export_run_interrupt_stale())
 
 
 def export_due_reports(connection_id: int | None = None) -> str:
-    """Daily (and after an import, for lag 0; and when a scheduled export ends): queue
-    the next due export of each connection on schedule."""
-    from apps.exports.scheduling import export_due_reports as queue_due
-
+    """Daily, after an import (lag 0) and when an export of a connection on schedule
+    ends: queue the next due export of each connection on schedule (or of one)."""
     with audit_context(context="worker", actor_name="scheduler"):
-        runs = queue_due(connection_id=connection_id)
+        runs = scheduling.export_due_reports(connection_id=connection_id)
     return f"{len(runs)} export(s) queued" + (
         f": {', '.join(f'#{run.pk}' for run in runs)}" if runs else ""
     )

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views import View
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
@@ -17,6 +18,8 @@ from apps.catalog.models import BillingReport, Organization, Subscription, Subsc
 from apps.core.lists import ObjectListView
 from apps.exports import selectors
 from apps.exports.actions import (
+    confirm_refusal,
+    confirmed_as,
     export_confirm,
     export_continue,
     export_preview_create,
@@ -79,11 +82,10 @@ def _run_or_404(pk: int) -> ExportRun:
 
 
 def _reexport_url(run: ExportRun) -> str:
-    query = f"connection={run.connection_id}&report={run.report_id}"
-    if run.organization_id:
-        query += f"&organization={run.organization_id}"
-    if run.subscription_id:
-        query += f"&subscription={run.subscription_id}"
+    """The preview form, filled in with the run's connection, report and scope."""
+    scope = {"connection": run.connection_id, "report": run.report_id,
+             "organization": run.organization_id, "subscription": run.subscription_id}  # fmt: skip
+    query = urlencode({name: pk for name, pk in scope.items() if pk})
     return f"{reverse('exports:exportrun_preview')}?{query}"
 
 
@@ -98,12 +100,9 @@ def _progress_context(run: ExportRun, user) -> dict:
 
 
 def _actions(run: ExportRun) -> dict:
-    confirmed = run.confirmed_runs.order_by("pk").first() if run.dry_run else None
+    confirmed = confirmed_as(run)
     return {
-        "can_confirm": run.dry_run
-        and run.status == Status.SUCCEEDED
-        and confirmed is None
-        and sum(run.counts.values()) > 0,
+        "can_confirm": not confirm_refusal(run, confirmed),
         "confirmed": confirmed,
         "can_retry": not retry_refusal(run),
         "can_continue": run.status == Status.INTERRUPTED,

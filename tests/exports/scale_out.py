@@ -15,27 +15,13 @@ import requests
 from django.conf import settings
 from django.db import connection as database
 
-from apps.autotask.models import AutotaskCompany, RefreshRun
 from apps.autotask.services import (
     connection_client,
-    connection_create_sandbox,
-    refresh_run_execute,
 )
-from apps.catalog.importing import import_billing
-from apps.catalog.models import Organization
-from apps.mappings.services import organization_mapping_set
 from apps.sandbox.server import DEFAULT_CREDENTIALS, start_sandbox
-from tests.catalog.generator import write_recon_csv
 from tests.conftest import Sandbox
 from tests.exports.harness import autotask_state
-from tests.exports.small import (
-    ORGANIZATIONS,
-    PRODUCT_CODE,
-    SERVICE_CODE,
-    billing_rows,
-    prepare_sandbox,
-    writes_logged,
-)
+from tests.exports.small import connect_small_world, map_small_world, writes_logged
 
 REQUIRE = "REQUIRE_SCALE_OUT"
 
@@ -90,31 +76,11 @@ def sandboxes(count: int):
             server.shutdown()
 
 
-def import_month(directory) -> None:
-    """The small world's month, imported once for every connection."""
-    path = write_recon_csv(directory / "recon.csv", billing_rows())
-    import_billing([(path, path.name)], month=None, actor="test")
-
-
 def connect(sandbox, name: str, *, concurrency_limit: int):
-    """A connection to ``sandbox`` (its billing codes and companies inserted first),
-    refreshed, with the mapped organizations of the small world mapped."""
-    prepare_sandbox(sandbox)
-    connection = connection_create_sandbox(name=name, url=sandbox.root)
-    connection.service_billing_code_id = SERVICE_CODE
-    connection.product_billing_code_id = PRODUCT_CODE
-    connection.default_markups = {"license_based": 20, "azure_plan": 10}
-    connection.concurrency_limit = concurrency_limit
-    connection.save()
-    refresh = RefreshRun.objects.create(connection=connection, kind="full")
-    assert refresh_run_execute(run_id=refresh.pk).status == "succeeded"
-    for customer, (_, company, _) in ORGANIZATIONS.items():
-        if company:
-            organization_mapping_set(
-                connection=connection,
-                organization=Organization.objects.get(customer_id=customer),
-                company=AutotaskCompany.objects.get(connection=connection, autotask_id=company),
-            )
+    """A connection to ``sandbox``, refreshed, with the small world's organizations mapped
+    (the month is imported once, by `import_small_world`)."""
+    connection = connect_small_world(sandbox, name, concurrency_limit=concurrency_limit)
+    map_small_world(connection)
     return connection
 
 

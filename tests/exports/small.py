@@ -74,16 +74,36 @@ def billing_rows() -> list[dict]:
 
 def small_world(sandbox, tmp_path, *, name: str = "Sandbox"):
     """Import the month, connect to the sandbox, refresh and map; returns the connection."""
+    connection = connect_small_world(sandbox, name)
+    import_small_world(tmp_path)
+    map_small_world(connection)
+    return connection
+
+
+def connect_small_world(sandbox, name: str, **settings):
+    """A connection to ``sandbox`` (emptied, with the world's billing codes and companies),
+    refreshed; ``settings`` are more connection fields (``concurrency_limit=1``)."""
     prepare_sandbox(sandbox)
     connection = connection_create_sandbox(name=name, url=sandbox.root)
     connection.service_billing_code_id = SERVICE_CODE
     connection.product_billing_code_id = PRODUCT_CODE
     connection.default_markups = {"license_based": 20, "azure_plan": 10}
+    for field, value in settings.items():
+        setattr(connection, field, value)
     connection.save()
     run = RefreshRun.objects.create(connection=connection, kind="full")
     assert refresh_run_execute(run_id=run.pk).status == "succeeded"
-    path = write_recon_csv(tmp_path / "recon.csv", billing_rows())
+    return connection
+
+
+def import_small_world(directory) -> None:
+    """The world's month, imported (once, whatever the number of connections)."""
+    path = write_recon_csv(directory / "recon.csv", billing_rows())
     import_billing([(path, path.name)], month=None, actor="test")
+
+
+def map_small_world(connection) -> None:
+    """Contoso and Fabrikam mapped to their companies (Tailspin is left unmapped)."""
     for customer, (_, company, _) in ORGANIZATIONS.items():
         if company:
             organization_mapping_set(
@@ -91,7 +111,6 @@ def small_world(sandbox, tmp_path, *, name: str = "Sandbox"):
                 organization=Organization.objects.get(customer_id=customer),
                 company=AutotaskCompany.objects.get(connection=connection, autotask_id=company),
             )
-    return connection
 
 
 def records(sandbox, entity: str) -> list[dict]:

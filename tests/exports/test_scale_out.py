@@ -42,7 +42,6 @@ from tests.exports.scale_out import (
     cluster_ready,
     connect,
     counters,
-    import_month,
     normalized_state,
     pause_cluster,
     required,
@@ -51,7 +50,7 @@ from tests.exports.scale_out import (
     scale_out_unavailable,
     writes_by_entity,
 )
-from tests.exports.small import FIRST_EXPORT_WRITES, records
+from tests.exports.small import FIRST_EXPORT_WRITES, import_small_world, records
 from tests.worker_processes import STALE, kill_cluster, start_cluster, stop_cluster, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,7 +72,7 @@ def scale_out_possible():
         return
     if required():
         pytest.fail(f"{REQUIRE}=1, but the scale-out test {reason}.")
-    pytest.skip(f"The scale-out test {reason}.")
+    pytest.skip(reason=f"The scale-out test {reason}.")
 
 
 @pytest.fixture
@@ -197,7 +196,7 @@ def test_two_clusters_export_at_once_within_the_limit_and_survive_a_kill(
     one killed mid-run: the concurrency limit held on every connection, the killed run
     was resumed and finished with nothing written twice, and Autotask ends as it does
     after the same exports in one process."""
-    import_month(tmp_path)
+    import_small_world(tmp_path)
     with sandboxes(2 * len(EXPORTS)) as servers:
         references, targets = servers[: len(EXPORTS)], servers[len(EXPORTS) :]
         expected = [
@@ -273,7 +272,7 @@ def test_runs_a_killed_cluster_had_fetched_but_not_started_are_not_lost(
     it. The every-minute check hands the two runs still queued to a worker again (and the
     started one, interrupted, too); a new cluster carries all three out, each once."""
     monkeypatch.setenv("WORKERS", "1")
-    import_month(tmp_path)
+    import_small_world(tmp_path)
     with sandboxes(3) as servers:
         connections = [
             connect(sandbox, f"Fetched {n}", concurrency_limit=1)

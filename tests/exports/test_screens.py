@@ -18,7 +18,7 @@ from apps.exports.planning import plan_for, store_plan
 from apps.exports.services import export_run_create, export_run_execute
 from apps.mappings.models import OfferMapping
 from apps.mappings.services import organization_mapping_set
-from tests.conftest import log_in
+from tests.conftest import sign_in
 from tests.exports.small import FIRST_EXPORT_WRITES, SUBSCRIPTIONS, small_world, writes_logged
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +33,12 @@ def world(sandbox, tmp_path):
 
 @pytest.fixture
 def as_operator(client, operator):
-    assert log_in(client, operator.username)
-    return client
+    return sign_in(client, operator)
 
 
 @pytest.fixture
 def as_viewer(client, viewer):
-    assert log_in(client, viewer.username)
-    return client
+    return sign_in(client, viewer)
 
 
 def page(client, url: str) -> BeautifulSoup:
@@ -338,7 +336,7 @@ def test_a_viewer_opening_a_run_leaves_it_on_the_dashboard(client, viewer, world
     run = ExportRun.objects.create(
         connection=world, report=BillingReport.objects.get(), status="failed"
     )
-    assert log_in(client, viewer.username)
+    sign_in(client, viewer)
     page(client, f"/exports/{run.pk}/")
     run.refresh_from_db()
     assert run.reviewed_at is None

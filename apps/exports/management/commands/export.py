@@ -14,7 +14,7 @@ from apps.catalog.management.commands.import_billing import parse_month
 from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.exports.choices import ACTIVE_STATUSES, ExportRunStatusChoices
 from apps.exports.models import ExportRun
-from apps.exports.presenting import plan_lines
+from apps.exports.presenting import counts_in_words, plan_lines
 from apps.exports.recovery import export_run_interrupt_stale
 from apps.exports.services import (
     ExportRefused,
@@ -178,9 +178,7 @@ class Command(BaseCommand):
             for line in plan_lines(run):
                 self.stdout.write(line)
             return
-        done = ", ".join(
-            f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.done_counts.items())
-        )
+        done = counts_in_words(run.done_counts)
         self.stdout.write(
             f"Export #{run.pk}: {run.get_status_display()}. Written: {done or 'nothing'}; "
             f"{run.skipped} skipped, {run.failed} failed; {run.requests} API requests."
