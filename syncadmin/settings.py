@@ -146,14 +146,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Broker and cache: Redis when REDIS_URL is set, otherwise the database.
+# Broker and cache: Redis when REDIS_URL is set, otherwise the database. Parallel test
+# processes (pytest-xdist names each in PYTEST_XDIST_WORKER) share one Redis and one
+# var/ folder: each keeps its own keys and queue.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+KEY_SPACE = "syncadmin" + os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "syncadmin",
+            "KEY_PREFIX": KEY_SPACE,
         }
     }
 else:
@@ -163,9 +166,22 @@ else:
             "LOCATION": "syncadmin_cache",
         }
     }
+# Live progress of long work (apps/core/progress.py). A worker reports it from inside the
+# transaction of an all-or-nothing import, so it cannot live in the database: Redis when
+# there is one (every host sees it), otherwise files under var/ (one host: `make run`).
+CACHES["progress"] = (
+    {**CACHES["default"], "TIMEOUT": 24 * 3600}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "progress"),
+        "KEY_PREFIX": KEY_SPACE,
+        "TIMEOUT": 24 * 3600,
+    }
+)
 
 Q_CLUSTER = {
-    "name": "syncadmin",
+    "name": KEY_SPACE,
     "workers": env_int("WORKERS", 2),
     # A task may run for up to an hour; a task not acknowledged after `retry` seconds is
     # handed out again, so retry must stay above timeout or long tasks run twice.

@@ -4,6 +4,7 @@ lines, the monthly roll-up, and the prices syncadmin sells at."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.lookups import Exact
 
 from apps.catalog.choices import (
     BillingFrequencyChoices,
@@ -14,6 +15,7 @@ from apps.catalog.choices import (
     SubscriptionStatusChoices,
 )
 from apps.core.choices import RecordType
+from apps.core.expressions import DayOfMonth
 
 MONEY = {"max_digits": 20, "decimal_places": 6}
 QUANTITY = {"max_digits": 24, "decimal_places": 10}
@@ -136,7 +138,10 @@ class BillingReport(models.Model):
     class Meta:
         ordering = ["-month", "currency"]
         constraints = [
-            models.UniqueConstraint(fields=["month", "currency"], name="report_month_currency")
+            models.UniqueConstraint(fields=["month", "currency"], name="report_month_currency"),
+            models.CheckConstraint(
+                condition=Exact(DayOfMonth("month"), 1), name="report_month_first_day"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -398,7 +403,8 @@ class MspPrice(models.Model):
     class Meta:
         ordering = ["offer", "currency"]
         constraints = [
-            models.UniqueConstraint(fields=["offer", "currency"], name="msp_price_unique")
+            models.UniqueConstraint(fields=["offer", "currency"], name="msp_price_unique"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="msp_price_not_negative"),
         ]
 
     def __str__(self) -> str:

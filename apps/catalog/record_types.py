@@ -362,3 +362,10 @@ def billing_frequency_of(line: ReconLine) -> str:
         return BillingFrequencyChoices.ONE_TIME.value
     months = whole_months(line.charge_start_date, line.charge_end_date)
     return _FREQUENCY_BY_MONTHS.get(months, "") if months is not None else ""
+
+
+def term_code(months: int | None) -> str:
+    """An Offer's term for a number of months: 12 → "P1Y", 1 → "P1M", None → ""."""
+    if not months:
+        return ""
+    return f"P{months // 12}Y" if months % 12 == 0 else f"P{months}M"

@@ -6,7 +6,7 @@ and its foreign keys selected, so a page costs a fixed number of queries whateve
 
 Cost is what Microsoft billed: the sum of the month's `SubscriptionMonth.total_cost`, per
 billing currency (amounts in two currencies are never added up). Sales are the same
-months priced by `apps/catalog/prices.py`.
+months priced by `apps/catalog/prices/month_prices.py`.
 """
 
 import datetime as dt
@@ -40,7 +40,8 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
-from apps.catalog.prices import Markups, month_sales_amount, priced_months
+from apps.catalog.prices.month_prices import month_sales_amount, priced_months
+from apps.catalog.prices.rules import Markups
 from apps.core.choices import RecordType
 
 CHART_MONTHS = 12
@@ -302,7 +303,7 @@ def monthly_cost_and_sales(
     `CHART_MONTHS` report months up to and including ``until`` (default: the newest).
 
     Cost is Σ ``total_cost``; a whole-MSP chart shows every report's currency, an
-    organization's only those it was billed in. Sales are Σ `prices.month_sales_amount` of
+    organization's only those it was billed in. Sales are Σ `month_prices.month_sales_amount` of
     the same subscription months, priced by the rules of ``prices`` (``markups``: the
     default markup per record type, or None); a currency shows only where some month has
     a price, and months without one are counted in ``unpriced``, never guessed. Six

@@ -1,7 +1,7 @@
 """django-q2 tasks of the catalog: thin, they load by id and call the service."""
 
 from apps.audit.services import audit_context
-from apps.catalog import import_runs
+from apps.catalog.importing import runs as import_runs
 
 
 def import_run_execute(run_id: int) -> str:

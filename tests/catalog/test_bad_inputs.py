@@ -7,7 +7,7 @@ also covers the lines that were fine.
 import pytest
 
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from tests.catalog.generator import (
     RECON_COLUMNS,
     azure_plan_recon_row,

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_q.models import Schedule
 
 from apps.audit.models import AuditEntry
-from apps.catalog.import_runs import import_run_interrupt_stale
+from apps.catalog.importing.runs import import_run_interrupt_stale
 from apps.catalog.models import BillingLine, ImportRun
 from apps.catalog.schedules import STALE_IMPORTS_SCHEDULE
 from tests.catalog.generator import usage_rows, write_usage_csv
@@ -132,7 +132,7 @@ def test_the_product_schedules_the_check_for_dead_workers():
 def test_a_run_with_a_live_heartbeat_is_left_alone(settings):
     from django.utils import timezone
 
-    from apps.catalog.import_runs import progress_key
+    from apps.catalog.importing.runs import progress_key
     from apps.core.runs import heartbeat
 
     settings.RUN_STALE_SECONDS = 1
@@ -171,7 +171,7 @@ def test_a_queued_or_interrupted_import_can_be_cancelled(client, operator, viewe
 def test_a_running_import_stops_at_cancel_and_imports_nothing(client, operator, big_upload):
     import threading
 
-    from apps.catalog.import_runs import import_run_execute
+    from apps.catalog.importing.runs import import_run_execute
 
     sign_in(client, operator)
     client.post("/imports/new/", {"files": [big_upload]})
@@ -207,7 +207,7 @@ def test_a_run_started_again_is_not_judged_by_the_dead_workers_last_beat(setting
     worker left behind: its fresh start counts as a sign of life."""
     from django.utils import timezone
 
-    from apps.catalog.import_runs import progress_key
+    from apps.catalog.importing.runs import progress_key
     from apps.core.progress import progress_set
 
     settings.RUN_STALE_SECONDS = 60

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.audit.models import AuditEntry
-from apps.catalog.import_runs import import_run_execute
+from apps.catalog.importing.runs import import_run_execute
 from apps.catalog.models import (
     BillingLine,
     BillingReport,
@@ -191,3 +191,24 @@ def test_the_price_list_form_needs_a_file_and_an_operator(client, operator, view
     assert response.status_code == 200
     assert response.context["form"].errors["file"] == ["This field is required."]
     assert not ImportRun.objects.exists()
+
+
+def test_the_imports_list_filters_sorts_and_says_when_nothing_was_imported(client, viewer):
+    sign_in(client, viewer)
+    assert "Nothing imported yet" in client.get("/imports/").content.decode()
+    files = [{"name": "recon-march.csv", "path": "", "size": 1}]
+    failed = ImportRun.objects.create(status="failed", files=files, error="bad line 7")
+    done = ImportRun.objects.create(status="succeeded", files=files, lines_read=11)
+    price_list = ImportRun.objects.create(status="succeeded", kind="price_list", files=files)
+
+    def shown(query: str) -> list[int]:
+        return [row.record.pk for row in client.get(f"/imports/{query}").context["table"].page]
+
+    assert shown("") == [price_list.pk, done.pk, failed.pk]  # newest first
+    assert shown("?status=failed") == [failed.pk]
+    assert shown("?kind=price_list") == [price_list.pk]
+    assert shown("?q=line+7") == [failed.pk]
+    assert shown("?sort=lines_read") == [price_list.pk, failed.pk, done.pk]  # then newest
+    page = client.get("/imports/?status=cancelled").content.decode()
+    assert "No imports match these filters." in page
+    assert "recon-march.csv" in client.get("/imports/").content.decode()

@@ -11,7 +11,8 @@ import pytest
 
 from apps.audit.models import AuditEntry
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
+from apps.catalog.importing.months import roll_up_report
 from apps.catalog.models import (
     AzureMonth,
     BillingFile,
@@ -254,6 +255,38 @@ def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscriptio
         contoso.pk,
     ]
     assert AzureMonth.objects.get(organization=contoso).usage_total == D("2.132")  # 1.632 + 0.5
+
+
+def test_the_azure_month_adds_up_the_lines_as_stored(tmp_path):
+    # Daily usage amounts are unrounded (8 decimals here); a line stores 6, rounded half
+    # away from zero. The importer sums the lines as it reads them; the Azure month must
+    # say what the stored lines add up to, and the same as a roll-up from the database.
+    invoice = write_recon_csv(tmp_path / "recon.csv", [azure_plan_recon_row()])
+    amounts = [
+        ("1.23456789", SUB_A, "Storage"),
+        ("0.00000049", SUB_A, "Storage"),
+        ("2.50000050", SUB_B, "Storage"),
+        ("7.10833E-05", SUB_B, "Virtual Machines"),
+    ]
+    usage = write_usage_csv(
+        tmp_path / "usage.csv",
+        [usage_row(SubscriptionId=AZURE_PLAN_ID, BillingPreTaxTotal=amount, EntitlementId=sub,
+                   MeterCategory=category) for amount, sub, category in amounts],
+    )  # fmt: skip
+    import_billing([(invoice, invoice.name), (usage, usage.name)])
+
+    stored = BillingLine.objects.filter(kind="usage")
+    assert sorted(stored.values_list("amount", flat=True)) == [
+        D("0.000000"), D("0.000071"), D("1.234568"), D("2.500001")
+    ]  # fmt: skip
+    azure_month = AzureMonth.objects.get()
+    assert azure_month.usage_total == D("3.734640")
+    assert azure_month.by_azure_subscription == {SUB_A: "1.234568", SUB_B: "2.500072"}
+    assert azure_month.by_meter_category == {"Storage": "3.734569", "Virtual Machines": "0.000071"}
+    summed_here = AzureMonth.objects.values().get()
+    roll_up_report(BillingReport.objects.get())  # from the stored lines alone
+    from_database = AzureMonth.objects.values().get()
+    assert {**from_database, "id": None} == {**summed_here, "id": None}
 
 
 @pytest.mark.parametrize("january_first", [True, False], ids=["in-order", "january-late"])

@@ -23,14 +23,14 @@ from apps.catalog.models import (
     Subscription,
     SubscriptionMonth,
 )
-from apps.catalog.price_services import msp_price_list_import
-from apps.catalog.prices import (
-    ResolvedPrice,
+from apps.catalog.prices.month_prices import (
     priced_months,
     resolve_report_prices,
-    resolve_sales_price,
     resolved_sales_total,
 )
+from apps.catalog.prices.rules import ResolvedPrice, resolve_sales_price
+from apps.catalog.prices.services import msp_price_list_import
+from tests.catalog.factories import MspPriceFactory, OfferFactory, OrganizationFactory
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -40,20 +40,19 @@ MSP_HEADER = "ProductId,SkuId,AvailabilityId,Term,BillingFrequency,Currency,Unit
 
 
 def make_offer(product_id="CFQ7TTC0LH18", **values) -> Offer:
+    """Business Basic, annual, with an availability id (the price rules need all three)."""
     defaults = {
-        "sku_id": "0001",
         "availability_id": "CFQ7TTC0K59S",
         "term": "P1Y",
         "billing_frequency": "annual",
         "product_name": "Microsoft 365 Business Basic",
         "sku_name": "Microsoft 365 Business Basic",
-        "record_type": "license_based",
     }
-    return Offer.objects.create(product_id=product_id, **{**defaults, **values})
+    return OfferFactory(product_id=product_id, **{**defaults, **values})
 
 
 def make_organization(name="Contoso Ltd", country="US", number=1) -> Organization:
-    return Organization.objects.create(
+    return OrganizationFactory(
         customer_id=f"00000000-0000-4000-8000-{number:012d}", name=name, country=country
     )
 
@@ -104,7 +103,7 @@ def resolve(offer, organization, *, cost="10", record_type="license_based", curr
 
 def test_each_rule_in_turn_msp_erp_organization_record_type_connection_none(offer, contoso):
     markups = {"license_based": "5"}  # a connection's default markups, as it keeps them
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("12.5"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("12.5"))
     erp_row("132")
     MarkupRule.objects.create(record_type="license_based", organization=contoso, percent=20)
     MarkupRule.objects.create(record_type="license_based", organization=None, percent=15)
@@ -154,7 +153,7 @@ def test_the_final_price_is_rounded_half_up_to_the_cent(offer, contoso):
     MarkupRule.objects.create(record_type="license_based", organization=None, percent=5)
     assert resolve(offer, contoso, cost="2.50").unit_price == D("2.63")  # 2.625 → 2.63
     assert resolve(offer, contoso, cost="3.33").unit_price == D("3.50")  # 3.4965 → 3.50
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("7.125"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("7.125"))
     assert resolve(offer, contoso).unit_price == D("7.13")
 
 
@@ -166,7 +165,7 @@ def test_a_markup_without_a_unit_cost_gives_no_price(offer, contoso):
 
 
 def test_an_msp_price_in_another_currency_does_not_apply(offer, contoso):
-    MspPrice.objects.create(offer=offer, currency="EUR", unit_price=D("9"), source="edited")
+    MspPriceFactory(offer=offer, currency="EUR", unit_price=D("9"))
     erp_row("132")
     assert resolve(offer, contoso).source == "microsoft_erp"
 
@@ -272,7 +271,7 @@ def report_setup():
         )
 
     a = make_offer("PROD-A")
-    MspPrice.objects.create(offer=a, currency="USD", unit_price=D("12.5"), source="price_list")
+    MspPriceFactory(offer=a, unit_price=D("12.5"), source="price_list")
     b = make_offer()
     erp_row("132")
     c = make_offer("PROD-C")
@@ -282,7 +281,7 @@ def report_setup():
                    record_type="azure_plan")  # fmt: skip
     MarkupRule.objects.create(record_type="azure_plan", organization=fabrikam, percent=10)
     f = make_offer("MARKET-F", record_type="marketplace")
-    MspPrice.objects.create(offer=f, currency="USD", unit_price=D("4"), source="edited")
+    MspPriceFactory(offer=f, unit_price=D("4"))
     g = make_offer("SOFTWARE-G", record_type="software_subscription")
     months = {
         "A": month("a", contoso, a, "license_based", cost="9", largest="10"),  # 12.50 × 10
@@ -393,7 +392,7 @@ def test_months_of_several_reports_are_priced_each_by_its_own_month_in_four_quer
 def test_a_month_is_priced_as_the_offer_it_ended_on(offer, contoso):
     # Upgraded in February: the subscription's month ended on E3, which has an MSP price.
     target = make_offer("CFQ7TTC0LFK5", product_name="Office 365 E3")
-    MspPrice.objects.create(offer=target, currency="USD", unit_price=D("23"), source="edited")
+    MspPriceFactory(offer=target, unit_price=D("23"))
     subscription = Subscription.objects.create(
         subscription_id="sub-1", organization=contoso, offer=offer, record_type="license_based"
     )
@@ -420,12 +419,12 @@ def write_msp(tmp_path, body: str, name="msp.csv"):
 
 def test_msp_price_list_import(tmp_path):
     existing = make_offer()  # CFQ7TTC0LH18:0001 / CFQ7TTC0K59S, P1Y annual
-    MspPrice.objects.create(offer=existing, currency="USD", unit_price=D("10"), source="edited")
+    MspPriceFactory(offer=existing, unit_price=D("10"))
     monthly_a = make_offer("CFQ7TTC0LDPB", availability_id="AV1", billing_frequency="monthly")
     monthly_b = make_offer("CFQ7TTC0LDPB", availability_id="AV2", billing_frequency="monthly")
     unchanged = make_offer("CFQ7TTC0LF8Q", availability_id="AV9", term="P1M",
                            billing_frequency="monthly")  # fmt: skip
-    MspPrice.objects.create(offer=unchanged, currency="USD", unit_price=D("3"), source="edited")
+    MspPriceFactory(offer=unchanged, unit_price=D("3"))
     path = write_msp(
         tmp_path,
         "CFQ7TTC0LH18,0001,CFQ7TTC0K59S,P1Y,Annual,USD,12.50\n"  # changes 10 → 12.50
@@ -470,7 +469,7 @@ def test_msp_price_list_import(tmp_path):
 
 def test_a_bad_msp_line_changes_nothing_and_says_file_line_and_column(tmp_path):
     offer = make_offer()
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("10"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("10"))
     path = write_msp(
         tmp_path,
         "CFQ7TTC0LH18,0001,CFQ7TTC0K59S,P1Y,Annual,USD,12.50\n"
@@ -531,7 +530,7 @@ def test_the_command_tells_the_two_price_lists_apart(tmp_path):
 
 def test_prices_list_with_search_and_msp_filter(client, viewer, offer):
     other = make_offer("CFQ7TTC0LDPB", product_name="Exchange Online", sku_name="Plan 1")
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("12.5"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("12.5"))
     erp_row("132")
     sign_in(client, viewer)
     url = reverse("prices:price_list")
@@ -558,6 +557,55 @@ def test_prices_list_with_search_and_msp_filter(client, viewer, offer):
     assert '<option value="" selected>Any</option>' in response.content.decode()
 
 
+def test_the_price_list_says_where_the_price_comes_from_as_the_rules_do(client, viewer):
+    """The "Price from" column is the rules' own answer: for every offer, what
+    `resolve_sales_price` says without an organization (its source's label; a markup over
+    cost when neither an MSP price nor the ERP prices the offer). A second copy of the
+    rules in the table would drift from them: this fails when the two disagree."""
+    from django.utils import timezone
+
+    from apps.catalog.prices.rules import ResolvedPriceSource
+
+    today = timezone.localdate()
+    with_msp = make_offer("P-MSP")
+    MspPriceFactory(offer=with_msp, unit_price=D("9"))
+    erp_row("132", product_id="P-MSP")  # the MSP price beats the ERP
+    erp_row("132", product_id="P-ERP")
+    make_offer("P-ERP")
+    erp_row("132", product_id="P-UNDECIDED")
+    make_offer("P-UNDECIDED", record_type="")  # priced like a licence
+    erp_row("132", product_id="P-CHARGE")
+    make_offer("P-CHARGE", record_type="software_subscription")  # a charge: no ERP
+    erp_row(None, product_id="P-NO-ERP")
+    make_offer("P-NO-ERP")  # a price list row without an ERP
+    erp_row("132", product_id="P-ONCE", billing_frequency="one_time")
+    make_offer("P-ONCE", billing_frequency="one_time")  # no monthly ERP
+    make_offer("P-NOTHING")
+    sign_in(client, viewer)
+    table = client.get(reverse("prices:price_list")).context["table"]
+    shown = {row.record.product_id: row.get_cell("source") for row in table.page.object_list}
+
+    def by_the_rules(offer: Offer) -> str:
+        source = resolve_sales_price(offer=offer, organization=None,
+                                     record_type=offer.record_type, currency="USD",
+                                     month=today, unit_cost=None).source  # fmt: skip
+        if source in (ResolvedPriceSource.MSP_PRICE, ResolvedPriceSource.MICROSOFT_ERP):
+            return ResolvedPriceSource(source).label
+        return "Markup over cost"
+
+    expected = {offer.product_id: by_the_rules(offer) for offer in Offer.objects.all()}
+    assert shown == expected
+    assert expected == {
+        "P-MSP": "MSP price",
+        "P-ERP": "Microsoft ERP",
+        "P-UNDECIDED": "Microsoft ERP",
+        "P-CHARGE": "Markup over cost",
+        "P-NO-ERP": "Markup over cost",
+        "P-ONCE": "Markup over cost",
+        "P-NOTHING": "Markup over cost",
+    }
+
+
 def test_the_prices_list_costs_the_same_queries_whatever_the_page_size(
     client, viewer, django_assert_max_num_queries
 ):
@@ -572,7 +620,7 @@ def test_the_prices_list_costs_the_same_queries_whatever_the_page_size(
         client.get(url)
     for number in range(3, 30):
         offer = make_offer(f"P-{number}")
-        MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("1"), source="edited")
+        MspPriceFactory(offer=offer, unit_price=D("1"))
         erp_row("12", product_id=f"P-{number}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url)
@@ -608,7 +656,7 @@ def test_operator_edits_a_price_and_the_audit_log_has_before_and_after(client, o
 
 
 def test_viewer_cannot_edit_or_clear_a_price(client, viewer, offer):
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("5"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("5"))
     sign_in(client, viewer)
     edit = reverse("prices:price_edit", args=[offer.pk])
     clear = reverse("prices:price_clear", args=[offer.pk])
@@ -622,8 +670,8 @@ def test_viewer_cannot_edit_or_clear_a_price(client, viewer, offer):
 
 
 def test_operator_clears_a_price_after_confirming(client, operator, offer):
-    MspPrice.objects.create(offer=offer, currency="USD", unit_price=D("5"), source="edited")
-    MspPrice.objects.create(offer=offer, currency="EUR", unit_price=D("4"), source="edited")
+    MspPriceFactory(offer=offer, unit_price=D("5"))
+    MspPriceFactory(offer=offer, currency="EUR", unit_price=D("4"))
     sign_in(client, operator)
     url = reverse("prices:price_clear", args=[offer.pk])
     page = client.get(url, {"currency": "USD"})

@@ -12,9 +12,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import BillingLine, Subscription, SubscriptionMonth
-from apps.catalog.rollup import UnitCostSource
+from apps.catalog.rollup.figures import UnitCostSource
 from tests.catalog import generator
 from tests.catalog.scenarios import (
     FEBRUARY_2021,

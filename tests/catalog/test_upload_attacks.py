@@ -14,8 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from apps.catalog.import_runs import import_run_execute, upload_folder
-from apps.catalog.importers import _engine
+from apps.catalog.importers import source as _source
+from apps.catalog.importing.runs import import_run_execute, upload_folder
 from apps.catalog.models import BillingLine, ImportRun
 from tests.catalog.generator import write_recon_csv
 from tests.catalog.scenarios import counts, march_rows
@@ -120,14 +120,14 @@ def test_a_gzip_bomb_is_refused_after_a_few_mib(client, operator, monkeypatch):
     bomb = gzip.compress(b"\n" * (1 << 20), compresslevel=9) * 256
     assert len(bomb) < 300_000
     blocks = []
-    real_read_block = _engine.SourceFile._read_block
+    real_read_block = _source.SourceFile._read_block
 
     def counting(self):
         block = real_read_block(self)
         blocks.append(len(block))
         return block
 
-    monkeypatch.setattr(_engine.SourceFile, "_read_block", counting)
+    monkeypatch.setattr(_source.SourceFile, "_read_block", counting)
     sign_in(client, operator)
 
     run = upload_and_run(client, "/imports/new/", "files", "usage.csv.gz", bomb)
@@ -148,7 +148,7 @@ def test_a_zip_bomb_is_refused_from_its_directory():
         archive.writestr("usage.csv", b"\n" * (64 << 20))
     buffer.seek(0)
     with pytest.raises(Exception, match="expands to more than 200 times"):
-        _engine.SourceFile(buffer, "usage.zip")
+        _source.SourceFile(buffer, "usage.zip")
 
 
 def test_a_file_name_of_300_characters_is_accepted_and_shortened(client, operator, tmp_path):
@@ -172,7 +172,7 @@ def test_a_failed_save_leaves_no_folder_behind(client, operator, monkeypatch, tm
     def refuse(*args, **kwargs):
         raise OSError(36, "File name too long")
 
-    monkeypatch.setattr("apps.catalog.import_runs._stored_name", refuse)
+    monkeypatch.setattr("apps.catalog.importing.runs._stored_name", refuse)
     client.raise_request_exception = False
     response = client.post(
         "/imports/new/", {"files": SimpleUploadedFile("a.csv", recon_bytes(tmp_path))}
@@ -192,8 +192,8 @@ def test_an_unexpected_error_shows_a_sentence_and_logs_the_details(
     def explode(*args, **kwargs):
         raise RuntimeError(f"boom in {Path(__file__).resolve()}")
 
-    monkeypatch.setattr("apps.catalog.import_runs.import_billing", explode)
-    with caplog.at_level(logging.ERROR, logger="apps.catalog.import_runs"):
+    monkeypatch.setattr("apps.catalog.importing.runs.import_billing", explode)
+    with caplog.at_level(logging.ERROR, logger="apps.catalog.importing.runs"):
         run = import_run_execute(run_id=run.pk)
 
     assert run.status == "failed"

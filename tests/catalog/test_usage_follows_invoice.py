@@ -20,9 +20,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEntry
-from apps.catalog.import_runs import import_run_execute
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
+from apps.catalog.importing.runs import import_run_execute
 from apps.catalog.models import AzureMonth, BillingFile, BillingLine, BillingReport, ImportRun
 from tests.catalog.generator import (
     azure_plan_recon_row,

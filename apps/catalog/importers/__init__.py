@@ -8,6 +8,9 @@ typed records (`records.py`) as it is read, without Django:
   usage data sets → ReconLine / UsageLine
 - `detect`: which of these a file is (`detect_format`), and `read_any`
 - `cells`: the cell parsers; `errors`: `ImportValidationError`
+- the machinery the format modules share: `formats` (`Field`, `Format`), `source` (opening,
+  decompressing and decoding a file), `building` (header binding, row → record),
+  `csv_reading` and `jsonl_reading` (the loops), `stream` (`RowStream`, with progress)
 
 Every reader streams (a million-line file is never held in memory), binds columns by name,
 and stops at the first problem with an `ImportValidationError` naming the file, line,
@@ -16,10 +19,10 @@ that fails changes nothing.
 """
 
 from . import jsonl, pricelist_csv, recon_csv, usage_csv
-from ._engine import RowStream, estimate_rows
 from .detect import FORMAT_NAMES, detect_format, read_any
 from .errors import ImportValidationError
 from .records import PriceListRow, ReconLine, UsageLine
+from .stream import RowStream, estimate_rows
 
 __all__ = [
     "FORMAT_NAMES",

@@ -16,16 +16,11 @@ import os
 from collections.abc import Sequence
 
 from . import jsonl, pricelist_csv, recon_csv, usage_csv
-from ._engine import (
-    FORMATS,
-    Format,
-    RowStream,
-    Source,
-    SourceFile,
-    is_seekable,
-    missing_columns_message,
-)
+from .building import missing_columns_message
 from .errors import ImportValidationError
+from .formats import FORMATS, Format
+from .source import Source, SourceFile, is_seekable
+from .stream import RowStream
 
 CSV_FORMATS: tuple[Format, ...] = (recon_csv.FORMAT, usage_csv.FORMAT, pricelist_csv.FORMAT)
 

@@ -18,9 +18,12 @@ import datetime as dt
 from typing import Any
 
 from . import cells, recon_csv, usage_csv
-from ._engine import Format, RowStream, Source, SourceFile, read_jsonl, year_month
 from .errors import ImportValidationError
+from .formats import Format, year_month
+from .jsonl_reading import read_jsonl
 from .records import ReconLine, UsageLine
+from .source import Source, SourceFile
+from .stream import RowStream
 
 DATA_SETS: dict[str, Format] = {"recon": recon_csv.FORMAT, "usage": usage_csv.FORMAT}
 """The data sets a JSON Lines file can hold, by name; `read(..., data_set=...)`."""

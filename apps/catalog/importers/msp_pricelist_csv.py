@@ -13,10 +13,11 @@ MSP charges for an offer, in a currency.
   offer whose billing plan is unknown; read as the `BillingFrequencyChoices` value.
 - Currency: a three-letter code; UnitPrice: a number, not negative, at most 6 decimals.
 
-The reader works like the others (`_engine`): streamed, columns bound by name (order and
-extra columns do not matter), and the first problem raises `ImportValidationError` with
-the file, line and column. It is not one of `detect.FORMAT_NAMES`: billing imports never
-take it; `is_msp_price_list()` tells it from Microsoft's price list by its header.
+The reader works like the others (`formats`, `csv_reading`): streamed, columns bound by
+name (order and extra columns do not matter), and the first problem raises
+`ImportValidationError` with the file, line and column. It is not one of
+`detect.FORMAT_NAMES`: billing imports never take it; `is_msp_price_list()` tells it from
+Microsoft's price list by its header.
 """
 
 import csv
@@ -24,8 +25,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import cells
-from ._engine import Field, Format, Source, SourceFile, register
 from .errors import CellError, ImportValidationError
+from .formats import Field, Format, register
+from .source import Source, SourceFile
 
 COLUMNS = ("ProductId", "SkuId", "AvailabilityId", "Term", "BillingFrequency", "Currency",
            "UnitPrice")  # fmt: skip

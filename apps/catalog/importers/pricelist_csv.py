@@ -20,7 +20,7 @@ monthly is billed one twelfth of it a month); the value is passed on as it is.
 """
 
 from . import cells
-from ._engine import Field, Format, register
+from .formats import Field, Format, register
 from .records import PriceListRow
 
 COLUMNS = (

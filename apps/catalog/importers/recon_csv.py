@@ -13,7 +13,7 @@ A line whose OrderDate is not in `month` (the report's month, §4) is refused.
 """
 
 from . import cells
-from ._engine import Field, Format, register
+from .formats import Field, Format, register
 from .records import ReconLine
 
 COLUMNS = (

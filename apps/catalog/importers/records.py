@@ -66,10 +66,14 @@ class ReconLine:
     product_category: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageLine:
     """One row of the new-commerce daily rated usage data set (55 columns), the fields the
-    roll-up and the breakdown need."""
+    roll-up and the breakdown need.
+
+    Not frozen, unlike the other records: a million are made for a big month's file, and
+    a frozen dataclass's __init__ (each field set through object.__setattr__) costs more
+    than parsing the row. Nothing changes one once it is read."""
 
     source_line: int
     partner_id: str

@@ -16,7 +16,7 @@ A line whose UsageDate is not in `month` is refused.
 """
 
 from . import cells
-from ._engine import Field, Format, register
+from .formats import Field, Format, register
 from .records import UsageLine
 
 COLUMNS = (

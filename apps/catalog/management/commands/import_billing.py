@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import audit_context
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 
 
 def parse_month(text: str) -> dt.date:

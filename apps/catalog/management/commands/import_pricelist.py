@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import audit_context
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_price_list
+from apps.catalog.prices.list_import import import_price_list
 
 
 class Command(BaseCommand):

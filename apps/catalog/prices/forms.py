@@ -1,4 +1,4 @@
-"""Forms and list filters of the price screens. They validate; `price_services` acts."""
+"""Forms and list filters of the price screens. They validate; `services` acts."""
 
 import django_filters
 from django import forms

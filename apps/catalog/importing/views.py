@@ -6,8 +6,9 @@ from django.views import View
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
 from apps.catalog.choices import ImportRunStatusChoices
-from apps.catalog.import_forms import ImportForm
-from apps.catalog.import_runs import (
+from apps.catalog.importing.filtersets import ImportRunFilterSet
+from apps.catalog.importing.forms import ImportForm
+from apps.catalog.importing.runs import (
     ImportRunNotActionable,
     import_run_cancel,
     import_run_create,
@@ -15,16 +16,33 @@ from apps.catalog.import_runs import (
     import_run_progress,
     import_run_retry,
 )
+from apps.catalog.importing.tables import ImportRunTable
 from apps.catalog.models import BillingReport, ImportRun
+from apps.core.lists import ObjectListView
 
 
-class ImportRunListView(RoleRequiredMixin, View):
-    required_role = Role.VIEWER
+class ImportRunListView(ObjectListView):
+    template_name = "catalog/imports/importrun_list.html"
+    table_class = ImportRunTable
+    filterset_class = ImportRunFilterSet
+    title = "Imports"
+    empty_text = "No imports match these filters."
+    search_placeholder = "Search user or error"
 
-    def get(self, request):
-        runs = list(ImportRun.objects.select_related("created_by")[:50])
-        _notice_dead_workers(runs)
-        return render(request, "catalog/imports/importrun_list.html", {"runs": runs})
+    def get_queryset(self):
+        running = ImportRun.objects.filter(status=ImportRunStatusChoices.RUNNING)
+        if running.exists():
+            import_run_interrupt_stale(runs=running)
+        return ImportRun.objects.select_related("created_by")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_operate"] = has_role(self.request.user, Role.OPERATOR)
+        if not ImportRun.objects.exists():
+            context["empty_text"] = (
+                "Nothing imported yet. Operators import Partner Center files with “Import files”."
+            )
+        return context
 
 
 def _notice_dead_workers(runs: list[ImportRun]) -> None:
@@ -62,10 +80,12 @@ def _context(run: ImportRun, user) -> dict:
     total = progress.get("lines_total") or 0
     read = progress.get("lines_read") or 0
     percent = (
-        100 if run.status == "succeeded" else (min(99, int(read * 100 / total)) if total else 0)
+        100
+        if run.status == ImportRunStatusChoices.SUCCEEDED
+        else (min(99, int(read * 100 / total)) if total else 0)
     )
     reports = []
-    if run.status == "succeeded" and run.result.get("report_ids"):
+    if run.status == ImportRunStatusChoices.SUCCEEDED and run.result.get("report_ids"):
         reports = list(BillingReport.objects.filter(pk__in=run.result["report_ids"]))
     return {"run": run, "lines_read": read, "lines_total": total, "percent": percent,
             "reports": reports, "can_operate": has_role(user, Role.OPERATOR)}  # fmt: skip

@@ -2,143 +2,34 @@
 
 Viewers read the lists; Operators change prices and rules (every form and confirmation
 page needs the Operator role, and every change is a POST answered with a message and a
-redirect). Thin: forms validate, `apps.catalog.price_services` acts and writes the audit
+redirect). Thin: forms validate, `apps.catalog.prices.services` acts and writes the audit
 entries.
 """
 
-import django_tables2 as tables
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.views import View
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
-from apps.catalog import price_services, prices
 from apps.catalog.choices import ImportRunKindChoices
-from apps.catalog.import_forms import PriceListImportForm
-from apps.catalog.import_runs import import_run_create
+from apps.catalog.importing.forms import PriceListImportForm
+from apps.catalog.importing.runs import import_run_create
 from apps.catalog.models import BillingReport, MarkupRule, MspPrice, Offer
-from apps.catalog.price_forms import (
+from apps.catalog.prices import rules, services
+from apps.catalog.prices.forms import (
     MarkupRuleFilterSet,
     MarkupRuleForm,
     MspPriceForm,
     OfferPriceFilterSet,
 )
-from apps.catalog.rollup import CENT
+from apps.catalog.prices.tables import MarkupRuleTable, OfferPriceTable
+from apps.catalog.rollup.figures import CENT
 from apps.core.lists import ObjectListView
 
 TEMPLATES = "catalog/prices"
-BR = mark_safe("<br>")
-
-# -- tables ---------------------------------------------------------------------------
-
-
-class OfferPriceTable(tables.Table):
-    offer = tables.Column(
-        accessor="product_name", verbose_name="Offer", order_by=("product_name", "sku_name")
-    )
-    product = tables.Column(
-        accessor="product_id", verbose_name="Product / SKU", order_by=("product_id", "sku_id")
-    )
-    term = tables.Column(verbose_name="Term")
-    billing_frequency = tables.Column(verbose_name="Billing plan")
-    record_type = tables.Column(verbose_name="Record type")
-    msp_price = tables.Column(
-        accessor="has_msp_price", verbose_name="MSP price / month", orderable=True
-    )
-    erp = tables.Column(empty_values=(), verbose_name="Microsoft ERP / month", orderable=False)
-    source = tables.Column(empty_values=(), verbose_name="Price from", orderable=False)
-    actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
-
-    class Meta:
-        model = Offer
-        fields = ()
-        sequence = ("offer", "product", "term", "billing_frequency", "record_type",
-                    "msp_price", "erp", "source", "actions")  # fmt: skip
-        attrs = {"class": "table table-sm table-hover align-middle"}
-        empty_text = ""
-
-    def __init__(self, *args, can_operate: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.can_operate = can_operate
-
-    def render_offer(self, record):
-        if record.sku_name and record.sku_name != record.product_name:
-            return format_html("{}<br><small class='text-body-secondary'>{}</small>",
-                               record.product_name or "—", record.sku_name)  # fmt: skip
-        return record.product_name or record.sku_name or "(name not imported yet)"
-
-    def render_product(self, record):
-        availability = f" / {record.availability_id}" if record.availability_id else ""
-        return f"{record.product_id}:{record.sku_id}{availability}"
-
-    def render_msp_price(self, record):
-        rows = list(record.msp_prices.all())
-        if not rows:
-            return "—"
-        return format_html_join(
-            BR,
-            "{} {} <small class='text-body-secondary'>({})</small>",
-            ((f"{price.unit_price:.2f}", price.currency, price.get_source_display())
-             for price in rows),
-        )  # fmt: skip
-
-    def render_erp(self, record):
-        found = [item for item in getattr(record, "erp_prices", []) if item.monthly is not None]
-        if not found:
-            return "—"
-        return format_html_join(BR, "{} {}", ((item.monthly, item.currency) for item in found))
-
-    def render_source(self, record):
-        if list(record.msp_prices.all()):
-            return "MSP price"
-        erp = getattr(record, "erp_prices", [])
-        if not prices.is_charge(record.record_type) and any(
-            item.monthly is not None for item in erp
-        ):
-            return "Microsoft ERP"
-        return "Markup over cost"
-
-    def render_actions(self, record):
-        if not self.can_operate:
-            return ""
-        return format_html(
-            '<a class="btn btn-sm btn-outline-primary" href="{}">Edit price</a>',
-            reverse("prices:price_edit", args=[record.pk]),
-        )
-
-
-class MarkupRuleTable(tables.Table):
-    organization = tables.Column(
-        verbose_name="Organization", default="Every organization", order_by="organization__name"
-    )
-    percent = tables.Column(verbose_name="Markup (%)")
-    actions = tables.Column(empty_values=(), verbose_name="", orderable=False)
-
-    class Meta:
-        model = MarkupRule
-        fields = ("record_type", "organization", "percent")
-        attrs = {"class": "table table-sm table-hover align-middle"}
-
-    def __init__(self, *args, can_operate: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.can_operate = can_operate
-
-    def render_actions(self, record):
-        if not self.can_operate:
-            return ""
-        return format_html(
-            '<a class="btn btn-sm btn-outline-primary" href="{}">Edit</a> '
-            '<a class="btn btn-sm btn-outline-danger" href="{}">Delete</a>',
-            reverse("prices:markuprule_edit", args=[record.pk]),
-            reverse("prices:markuprule_delete", args=[record.pk]),
-        )
-
 
 # -- lists ----------------------------------------------------------------------------
 
@@ -177,7 +68,7 @@ class PriceListView(OperatorControlsMixin, ObjectListView):
         page = getattr(table, "page", None)
         if page is not None:
             offers = list(page.object_list.data)  # evaluated once; the template reuses it
-            erp = prices.offers_erp(offers=offers, month=timezone.localdate())
+            erp = rules.offers_erp(offers=offers, month=timezone.localdate())
             for offer in offers:
                 offer.erp_prices = erp.get(offer.pk, [])
         return table
@@ -227,7 +118,7 @@ def _offer_context(offer: Offer) -> dict:
     return {
         "offer": offer,
         "msp_prices": list(offer.msp_prices.all()),
-        "erp_prices": prices.offers_erp(offers=[offer], month=timezone.localdate())[offer.pk],
+        "erp_prices": rules.offers_erp(offers=[offer], month=timezone.localdate())[offer.pk],
     }
 
 
@@ -255,7 +146,7 @@ class PriceEditView(RoleRequiredMixin, View):
         form = MspPriceForm(request.POST)
         if form.is_valid():
             try:
-                price = price_services.msp_price_set(
+                price = services.msp_price_set(
                     offer=offer,
                     currency=form.cleaned_data["currency"],
                     unit_price=form.cleaned_data["unit_price"],
@@ -301,7 +192,7 @@ class PriceClearView(RoleRequiredMixin, View):
         if request.POST.get("confirm") != "yes":
             messages.warning(request, "Confirm to clear the price.")
             return render(request, self.template_name, self._context(offer, currency))
-        removed = price_services.msp_price_clear(
+        removed = services.msp_price_clear(
             offer=offer, currency=currency or None, user=request.user
         )
         if removed:
@@ -329,7 +220,7 @@ class MarkupRuleCreateView(RoleRequiredMixin, View):
         form = MarkupRuleForm(request.POST)
         if form.is_valid():
             try:
-                rule = price_services.markup_rule_create(
+                rule = services.markup_rule_create(
                     record_type=form.cleaned_data["record_type"],
                     organization=form.cleaned_data["organization"],
                     percent=form.cleaned_data["percent"],
@@ -358,7 +249,7 @@ class MarkupRuleEditView(RoleRequiredMixin, View):
         form = MarkupRuleForm(request.POST, instance=MarkupRule.objects.get(pk=rule.pk))
         if form.is_valid():
             try:
-                rule = price_services.markup_rule_update(
+                rule = services.markup_rule_update(
                     rule=rule,
                     record_type=form.cleaned_data["record_type"],
                     organization=form.cleaned_data["organization"],
@@ -389,6 +280,6 @@ class MarkupRuleDeleteView(RoleRequiredMixin, View):
             messages.warning(request, "Confirm to delete the rule.")
             return render(request, self.template_name, {"rule": rule})
         text = str(rule)
-        price_services.markup_rule_delete(rule=rule, user=request.user)
+        services.markup_rule_delete(rule=rule, user=request.user)
         messages.success(request, f"Markup rule deleted: {text}.")
         return redirect("prices:markuprule_list")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.catalog import price_views as views
+from apps.catalog.prices import views
 
 app_name = "prices"
 

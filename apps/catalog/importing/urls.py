@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.catalog import import_views as views
+from apps.catalog.importing import views
 
 app_name = "imports"
 

@@ -1,7 +1,7 @@
 """Price changes: the MSP price of an offer, markup rules, the MSP price list import.
 
 Each change writes one audit entry (before and after); the rules that turn these into a
-sales price are in `apps.catalog.prices`.
+sales price are in `apps.catalog.prices.rules`.
 """
 
 from collections import defaultdict
@@ -12,12 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.catalog.choices import PriceSourceChoices
 from apps.catalog.importers import msp_pricelist_csv
 from apps.catalog.importers.errors import ImportValidationError
 from apps.catalog.models import MarkupRule, MspPrice, Offer, Organization
-from apps.catalog.rollup import CENT
+from apps.catalog.rollup.figures import CENT
 
 # -- services: MSP prices -----------------------------------------------------------------
 
@@ -181,7 +182,7 @@ def msp_price_list_import(*, path: Path, name: str, actor: str) -> dict:
             operation="Import MSP Price List",
             object_type="MspPrice",
             object_repr=name,
-            status="failed",
+            status=AuditEntryStatusChoices.FAILED,
             details={"error": str(problem)},
             actor_name=actor,
         )

@@ -19,12 +19,14 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django_q.tasks import async_task
 
+from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.catalog.choices import ImportRunKindChoices, ImportRunStatusChoices
 from apps.catalog.importers import estimate_rows
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing, import_price_list
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import ImportRun
+from apps.catalog.prices.list_import import import_price_list
 from apps.core.progress import progress_clear, progress_get, progress_set
 from apps.core.runs import heartbeat, interrupt_if_worker_lost
 
@@ -101,7 +103,9 @@ def _cancel_key(run_id: int) -> str:
 
 def import_run_progress(run: ImportRun) -> dict:
     """Lines read so far and the estimate, live while the run is going."""
-    live = progress_get(progress_key(run.pk)) if run.status == "running" else None
+    live = (
+        progress_get(progress_key(run.pk)) if run.status == ImportRunStatusChoices.RUNNING else None
+    )
     if live:
         return live
     return {"lines_read": run.lines_read, "lines_total": run.lines_total}
@@ -226,7 +230,7 @@ def import_run_interrupt_stale(*, runs=None) -> list[ImportRun]:
         audit_record(
             operation="Import Interrupted",
             obj=run,
-            status="failed",
+            status=AuditEntryStatusChoices.FAILED,
             details={"attempts": run.attempts, "files": [item["name"] for item in run.files]},
         )
         if run.attempts <= settings.RUN_AUTO_RETRIES:
