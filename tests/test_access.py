@@ -96,6 +96,7 @@ DECISIONS: dict[str, dict[str, str]] = {
     "autotask:connection_list": from_role("viewer"),
     "autotask:connection_detail": from_role("viewer"),
     "autotask:connection_refresh_status": from_role("viewer"),
+    "autotask:connection_test_status": from_role("administrator"),
     "autotask:company_list": from_role("viewer"),
     "autotask:service_list": from_role("viewer"),
     "autotask:product_list": from_role("viewer"),

@@ -7,8 +7,19 @@ changes, the secret asked again when it would be sent somewhere new).
 
 from django.contrib import admin
 
-from apps.autotask.models import Connection, RefreshRun
+from apps.autotask.models import Connection, DefaultMarkup, RefreshRun
 from apps.core.admin import ReadOnlyAdmin
+
+
+class DefaultMarkupInline(admin.TabularInline):
+    """The connection's default markups, to read."""
+
+    model = DefaultMarkup
+    fields = ("record_type", "percent")
+    extra = 0
+    has_add_permission = ReadOnlyAdmin.has_add_permission
+    has_change_permission = ReadOnlyAdmin.has_change_permission
+    has_delete_permission = ReadOnlyAdmin.has_delete_permission
 
 
 @admin.register(Connection)
@@ -16,6 +27,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
     list_display = ("name", "is_sandbox", "username", "zone_url", "last_test_ok")
     search_fields = ("name", "username")
     exclude = ("secret_encrypted",)
+    inlines = [DefaultMarkupInline]
 
 
 @admin.register(RefreshRun)

@@ -10,19 +10,18 @@ It imports no models and reads no settings: the caller passes a `ClientConfig`, 
 and callbacks, and gets plain dicts back.
 """
 
-import datetime as dt
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from dataclasses import replace
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from apps.autotask.config import ClientConfig, Limiter, url_allowed
 from apps.autotask.errors import (
     AutotaskAuthError,
     AutotaskError,
@@ -32,10 +31,10 @@ from apps.autotask.errors import (
     AutotaskUnavailable,
     AutotaskValidationError,
 )
+from apps.autotask.failures import failure_of, is_retryable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DISCOVERY_URL = "https://webservices2.autotask.net/atservicesrest/"
 API_VERSION = "V1.0"
 MAX_PAGE = 500
 MAX_IN_BATCH = 500
@@ -48,105 +47,6 @@ CONTRACT_CHILD_PATHS = {
     "ContractCharges": "Charges",
     "ContractNotes": "Notes",
 }
-# Autotask answers most client mistakes with a 500; these words mark one as permanent.
-PERMANENT_500_WORDS = (
-    "unable to find",
-    "invalid",
-    "conversion failed",
-    "required",
-    "exceeds maximum length",
-    "does not exist",
-    "must",
-    "cannot",
-    "can only",
-    "unable to make changes",
-    "no matching records",
-    "already",
-    "limited to",
-)
-AUTH_500_WORDS = (
-    "unable to authenticate",
-    "user name",
-    "username",
-    "integration code",
-    "zone information could not be determined",
-    "permission",
-    "security level",
-    "license",
-)
-
-
-def url_allowed(url: str, *, https_only: bool, http_hosts: tuple[str, ...] = ()) -> bool:
-    """Whether a request may go to ``url``: any address, or with ``https_only`` an https://
-    one, or plain http:// to one of ``http_hosts``."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if not https_only or scheme == "https":
-        return True
-    return scheme == "http" and (parts.hostname or "") in http_hosts
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    username: str
-    secret: str
-    integration_code: str
-    discovery_url: str = DEFAULT_DISCOVERY_URL  # where zoneInformation is asked
-    zone_url: str | None = None  # ".../ATServicesRest/" once discovered
-    impersonation_resource_id: int | None = None
-    https_only: bool = False  # a real Autotask connection: refuse any http:// address
-    http_hosts: tuple[str, ...] = ()  # ... except to these hosts (local development)
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_retries: int = 5
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    retry_after_default: float = 60.0  # the longest Retry-After honoured within a run
-    pace_check_every: int = 200  # requests between ThresholdInformation checks
-    pace_slow_share: float = 0.5  # past this share of the hourly threshold: slow down
-    pace_stop_share: float = 0.9  # past this: stop and let the caller reschedule
-    pace_delay: float = 0.5  # seconds added to each request while slowed down
-
-
-class Limiter(Protocol):
-    """Caps concurrent requests per connection and entity across processes."""
-
-    def acquire(self, entity: str): ...
-
-    def release(self, token) -> None: ...
-
-
-# -- dates --------------------------------------------------------------------------------
-
-
-def parse_datetime(value) -> dt.datetime | None:
-    """Autotask's timestamps, with or without 'Z' (naive ones are UTC), as aware UTC."""
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = dt.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
-
-
-def format_datetime(value: dt.datetime) -> str:
-    """A datetime for Autotask: UTC with 'Z', milliseconds kept (naive values are UTC)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond // 1000:03d}"
-    return text + "Z"
-
-
-def format_date(value: dt.date) -> str:
-    return value.strftime("%Y-%m-%dT00:00:00") + "Z"
-
-
-# -- the client ---------------------------------------------------------------------------
 
 
 class AutotaskClient:
@@ -383,8 +283,8 @@ class AutotaskClient:
             else:
                 if response.status_code == 200:
                     return self._json(response, url)
-                failure = self._failure(response, url)
-                retry = self._retryable(failure, idempotent)
+                failure = failure_of(response, url)
+                retry = is_retryable(failure, idempotent)
                 if (
                     isinstance(failure, AutotaskAuthError)
                     and auth
@@ -451,76 +351,8 @@ class AutotaskClient:
             raise AutotaskUnavailable("Autotask answered with an unexpected shape.", url=url)
         return data
 
-    @staticmethod
-    def _messages(response: requests.Response) -> list[str]:
-        try:
-            data = response.json()
-        except ValueError:
-            return []
-        if isinstance(data, dict):
-            errors = data.get("errors")
-            if isinstance(errors, list):
-                return [
-                    item.get("message", str(item)) if isinstance(item, dict) else str(item)
-                    for item in errors
-                ]
-            if data.get("Message"):
-                return [str(data["Message"])]
-        return []
-
-    def _failure(self, response: requests.Response, url: str) -> AutotaskError:
-        status = response.status_code
-        messages = self._messages(response)
-        text = "; ".join(messages) or f"HTTP {status}"
-        lowered = text.lower()
-        options = {"status": status, "messages": messages or [text], "url": url}
-        if "thread threshold" in lowered:
-            return AutotaskThrottled(
-                text, retry_after=_retry_after(response), scope="thread", **options
-            )
-        if status == 429:
-            return AutotaskThrottled(
-                text, retry_after=_retry_after(response) or 15 * 60, scope="hourly", **options
-            )
-        if status in (401, 403):
-            return AutotaskAuthError(text, **options)
-        if status == 404:
-            return AutotaskNotFound(text, **options)
-        if status in (400, 405, 413):
-            return AutotaskValidationError(text, **options)
-        if status == 500 and messages:
-            if any(word in lowered for word in AUTH_500_WORDS):
-                return AutotaskAuthError(text, **options)
-            if any(word in lowered for word in PERMANENT_500_WORDS):
-                return AutotaskValidationError(text, **options)
-        return AutotaskUnavailable(text, **options)
-
-    @staticmethod
-    def _retryable(failure: AutotaskError, idempotent: bool) -> bool:
-        if isinstance(failure, AutotaskThrottled):
-            # Too many at once: refused before any work was done, so retry soon. The
-            # hourly threshold: the caller stops and reschedules.
-            return failure.scope == "thread"
-        if isinstance(failure, AutotaskUnavailable):
-            return idempotent
-        return False
-
     def _delay(self, attempt: int, failure: AutotaskError) -> float:
         if isinstance(failure, AutotaskThrottled) and failure.retry_after is not None:
             return min(failure.retry_after, self.config.retry_after_default)
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (attempt - 1))
         return self._random.uniform(ceiling / 2, ceiling)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            moment = dt.datetime.strptime(value, "%a, %d %b %Y %H:%M:%S GMT")
-        except ValueError:
-            return None
-        return max(0.0, (moment.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)).total_seconds())

@@ -4,14 +4,14 @@ from decimal import Decimal
 
 from django import forms
 
-from apps.autotask.choices import ContractKeyFieldChoices
+from apps.autotask import selectors
+from apps.autotask.choices import BillingCodeUseTypeChoices, ContractKeyFieldChoices
+from apps.autotask.markups import connection_default_markups
 from apps.autotask.models import (
     ACCESS_FIELDS,
     DEFAULT_API_ROOT,
     EDITABLE_FIELDS,
     EXPORT_FIELDS,
-    AutotaskBillingCode,
-    AutotaskPicklistValue,
     Connection,
 )
 from apps.autotask.services import SANDBOX_URL
@@ -68,7 +68,7 @@ class ConnectionCreateForm(BootstrapMixin, forms.Form):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        if Connection.objects.filter(name__iexact=name).exists():
+        if selectors.connection_name_taken(name=name):
             raise forms.ValidationError("A connection with this name exists already.")
         return name
 
@@ -120,22 +120,20 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         connection = self.instance
-        codes = AutotaskBillingCode.objects.filter(connection=connection, gone_at__isnull=True)
-        self.fields["service_billing_code_id"].choices = _choices(
-            codes.filter(use_type=5, is_active=True), "autotask_id", "name"
-        )
-        self.fields["product_billing_code_id"].choices = _choices(
-            codes.filter(use_type=4, is_active=True), "autotask_id", "name"
-        )
-        picklists = AutotaskPicklistValue.objects.filter(
-            connection=connection, entity="Contracts", gone_at__isnull=True, is_active=True
-        )
-        self.fields["sla_id"].choices = _choices(
-            picklists.filter(field="serviceLevelAgreementID"), "value", "label"
-        )
-        self.fields["contract_category_id"].choices = _choices(
-            picklists.filter(field="contractCategory"), "value", "label"
-        )
+        for name, use_type in (
+            ("service_billing_code_id", BillingCodeUseTypeChoices.RECURRING_SERVICE),
+            ("product_billing_code_id", BillingCodeUseTypeChoices.MATERIAL),
+        ):
+            self.fields[name].choices = _choices(
+                selectors.billing_code_options(connection=connection, use_type=use_type)
+            )
+        for name, field in (
+            ("sla_id", "serviceLevelAgreementID"),
+            ("contract_category_id", "contractCategory"),
+        ):
+            self.fields[name].choices = _choices(
+                selectors.picklist_options(connection=connection, entity="Contracts", field=field)
+            )
         for name in ("service_billing_code_id", "product_billing_code_id", "sla_id",
                      "contract_category_id"):  # fmt: skip
             current = getattr(connection, name)
@@ -146,7 +144,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
                 )
         self.fields["concurrency_limit"].widget = forms.NumberInput(attrs={"min": 1, "max": 3})
         self.markup_fields = []
-        markups = connection.default_markups or {}
+        markups = connection_default_markups(connection=connection)
         for value, label in RecordType.choices:
             name = f"markup_{value}"
             self.fields[name] = forms.DecimalField(
@@ -195,8 +193,7 @@ class ConnectionSettingsForm(BootstrapMixin, forms.ModelForm):
         }
 
 
-def _choices(queryset, value_field: str, label_field: str):
-    rows = queryset.order_by(label_field).values_list(value_field, label_field)
+def _choices(rows: list[tuple[int, str]]):
     return [("", "— not set —"), *((value, f"{label} ({value})") for value, label in rows)]
 
 

@@ -7,12 +7,13 @@ from django.db.models import Q
 from django.urls import reverse
 
 from apps.autotask.choices import (
+    ACTIVE_REFRESH_STATUSES,
     ContractKeyFieldChoices,
     ContractTypeChoices,
     RefreshRunKindChoices,
     RefreshRunStatusChoices,
 )
-from apps.autotask.client import url_allowed
+from apps.autotask.config import url_allowed
 from apps.core.choices import RecordType
 from apps.core.crypto import decrypt_text, encrypt_text
 
@@ -116,9 +117,6 @@ class Connection(models.Model):
     fold_reservations_into_azure = models.BooleanField(
         default=False, verbose_name="fold reservations into the Azure plan charge"
     )
-    default_markups = models.JSONField(
-        default=dict, blank=True, verbose_name="default markup (%) per record type"
-    )
     # Bookkeeping.
     requests_total = models.BigIntegerField(default=0, verbose_name="API requests made")
     refresh_watermarks = models.JSONField(default=dict, blank=True, editable=False)
@@ -172,6 +170,38 @@ class Connection(models.Model):
         return decrypt_text(self.secret_encrypted)
 
     secret.alters_data = True  # keep templates from ever calling it
+
+
+class DefaultMarkup(models.Model):
+    """A connection's default markup over cost for one record type: what prices a month
+    that has no MSP price and no markup rule. Read as one dict by
+    `apps.autotask.markups.connection_default_markups`."""
+
+    connection = models.ForeignKey(
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="default_markup_rows",
+        verbose_name="connection",
+    )
+    record_type = models.CharField(
+        max_length=30, choices=RecordType.choices, verbose_name="record type"
+    )
+    percent = models.DecimalField(max_digits=7, decimal_places=2, verbose_name="markup (%)")
+
+    class Meta:
+        ordering = ["connection", "record_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "record_type"], name="default_markup_unique"
+            ),
+            # As for the catalog's markup rules: never below cost 0.
+            models.CheckConstraint(
+                condition=Q(percent__gte=-100), name="default_markup_not_below_cost_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.get_record_type_display()}: {self.percent}%"
 
 
 class ConcurrencySlot(models.Model):
@@ -235,13 +265,21 @@ class RefreshRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["connection", "-created_at"], name="refresh_run_recent")]
+        constraints = [
+            # Two requests cannot both queue a refresh: the second insert is refused.
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status__in=[status.value for status in ACTIVE_REFRESH_STATUSES]),
+                name="refresh_run_one_active_per_connection",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.connection} {self.kind} refresh #{self.pk}"
 
     @property
     def is_active(self) -> bool:
-        return self.status in (RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.RUNNING)
+        return self.status in ACTIVE_REFRESH_STATUSES
 
 
 class ReferenceRow(models.Model):

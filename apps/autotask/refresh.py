@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.autotask.choices import ContractTypeChoices
-from apps.autotask.client import AutotaskClient, format_datetime, parse_datetime
+from apps.autotask.client import AutotaskClient
+from apps.autotask.dates import format_datetime, parse_datetime
 from apps.autotask.models import (
     AutotaskBillingCode,
     AutotaskCompany,

@@ -1,12 +1,12 @@
-"""Writes for connections: create, change, test, and refresh their reference data."""
+"""Writes for connections: create and change them, say what a failure means, and refresh
+their reference data (the connection test is in `connection_test.py`)."""
 
 import datetime as dt
 import logging
-import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
@@ -14,7 +14,8 @@ from django_q.tasks import async_task
 
 from apps.audit.services import audit_record
 from apps.autotask.choices import RefreshRunKindChoices, RefreshRunStatusChoices
-from apps.autotask.client import AutotaskClient, ClientConfig
+from apps.autotask.client import AutotaskClient
+from apps.autotask.config import ClientConfig
 from apps.autotask.errors import (
     AutotaskAuthError,
     AutotaskError,
@@ -24,6 +25,7 @@ from apps.autotask.errors import (
     AutotaskUnavailable,
 )
 from apps.autotask.limiter import DatabaseLimiter
+from apps.autotask.markups import connection_default_markups, connection_default_markups_set
 from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_hosts_allowed
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
@@ -34,24 +36,17 @@ logger = logging.getLogger(__name__)
 
 SANDBOX_URL = "http://127.0.0.1:8765"
 FULL_REFRESH_EVERY = dt.timedelta(hours=24)
-# What syncadmin does with each entity, for the connection test.
-NEEDED_ACCESS = [
-    ("Companies", "read"),
-    ("Contracts", "read and write"),
-    ("ContractServices", "read and write"),
-    ("ContractServiceAdjustments", "write"),
-    ("ContractServiceUnits", "read"),
-    ("ContractCharges", "read and write"),
-    ("Services", "read and write"),
-    ("Products", "read and write"),
-    ("BillingCodes", "read"),
-]
+BUSY_RETRY_SECONDS = 15 * 60  # a deferred run found another refresh active
 AUDITED_FIELDS = [*EDITABLE_FIELDS, "is_sandbox", "zone_url", "default_markups"]
 
 
 def connection_snapshot(connection: Connection) -> dict:
-    """What the audit log keeps of a connection: everything but the secret."""
-    return {name: getattr(connection, name) for name in AUDITED_FIELDS}
+    """What the audit log keeps of a connection: everything but the secret; the default
+    markups (rows of their own) as one dict, record type → percent as text."""
+    snapshot = {name: getattr(connection, name) for name in AUDITED_FIELDS[:-1]}
+    markups = connection_default_markups(connection=connection)
+    snapshot["default_markups"] = {name: str(percent) for name, percent in markups.items()}
+    return snapshot
 
 
 def connection_client(connection: Connection, **config) -> AutotaskClient:
@@ -160,6 +155,7 @@ def connection_update(
     """Change a connection's settings. Changing where the secret is sent (the API root
     URL) needs the secret entered again; the discovered zone is then found anew."""
     before = connection_snapshot(connection)
+    markups = changes.pop("default_markups", None)
     for name, value in changes.items():
         if name not in AUDITED_FIELDS:
             raise ValueError(f"{name} cannot be changed here")
@@ -174,6 +170,8 @@ def connection_update(
         connection.set_secret(secret)
     connection.full_clean()
     connection.save()
+    if markups is not None:
+        connection_default_markups_set(connection=connection, markups=markups)
     audit_record(
         operation="Change Connection",
         obj=connection,
@@ -216,7 +214,7 @@ def connection_delete(*, connection: Connection, user=None) -> None:
     connection.delete()
 
 
-# -- test ---------------------------------------------------------------------------------
+# -- failures in words --------------------------------------------------------------------
 
 
 def describe_failure(problem: Exception, connection: Connection) -> str:
@@ -268,71 +266,6 @@ def describe_failure(problem: Exception, connection: Connection) -> str:
     return f"Unexpected error: {text}"
 
 
-def _access(info: dict, needs: str) -> dict:
-    details = info.get("info") or {}
-
-    def allowed(can: str, user_access: str) -> bool:
-        return bool(details.get(can)) and str(details.get(user_access, "All")) not in (
-            "None",
-            "0",
-        )
-
-    read = allowed("canQuery", "userAccessForQuery")
-    write = allowed("canCreate", "userAccessForCreate")
-    ok = (read or "read" not in needs) and (write or "write" not in needs)
-    return {"read": read, "write": write, "ok": ok}
-
-
-def connection_test(*, connection: Connection, user=None) -> dict:
-    """Zone, API version, hourly budget use, and read/write access to every entity we use."""
-    result = {"ok": False, "problems": [], "entities": [], "requests": 0}
-    started = time.monotonic()
-    client = None
-    try:
-        client = connection_client(connection, max_retries=1, read_timeout=30)
-        if not connection.is_sandbox:
-            client.discover_zone()
-        result["zone"] = client.zone_url
-        result["api_versions"] = client.version_information()
-        threshold = client.threshold_information()
-        used = threshold.get("currentTimeframeRequestCount") or 0
-        limit = threshold.get("externalRequestThreshold") or 0
-        result["threshold"] = {
-            "used": used,
-            "limit": limit,
-            "share": round(used / limit, 4) if limit else None,
-        }
-        for entity, needs in NEEDED_ACCESS:
-            access = _access(client.entity_information(entity), needs)
-            result["entities"].append({"entity": entity, "needs": needs, **access})
-            if not access["ok"]:
-                result["problems"].append(
-                    f"The API user cannot {needs} {entity}: allow it in the API user's "
-                    "security level in Autotask."
-                )
-        result["ok"] = not result["problems"]
-    except (AutotaskError, SecretUnreadable) as problem:
-        result["problems"].append(describe_failure(problem, connection))
-    finally:
-        if client is not None:
-            result["requests"] = client.requests_made
-            _count_requests(connection, client)
-            client.close()
-    result["seconds"] = round(time.monotonic() - started, 2)
-    Connection.objects.filter(pk=connection.pk).update(
-        last_test_at=timezone.now(), last_test_ok=result["ok"], last_test_result=result
-    )
-    audit_record(
-        operation="Test Connection",
-        obj=connection,
-        status="succeeded" if result["ok"] else "failed",
-        details={"problems": result["problems"], "zone": result.get("zone")},
-        user=user,
-        connection_name=connection.name,
-    )
-    return result
-
-
 # -- refresh ------------------------------------------------------------------------------
 
 
@@ -341,39 +274,44 @@ class RefreshAlreadyRunning(Exception):
 
 
 def refresh_run_create(*, connection: Connection, full: bool, user=None) -> RefreshRun:
-    """Queue a refresh; refuse while another refresh of the same connection is active."""
+    """Queue a refresh; refuse while another refresh of the same connection is active (the
+    database does: `refresh_run_one_active_per_connection`, so two requests at once cannot
+    both pass)."""
     refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
-    with transaction.atomic():
-        active = RefreshRun.objects.select_for_update().filter(
-            connection=connection,
-            status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.RUNNING],
+    kind = RefreshRunKindChoices.FULL if full else RefreshRunKindChoices.INCREMENTAL
+    try:
+        with transaction.atomic():  # a savepoint: a caller's transaction goes on
+            run = RefreshRun.objects.create(connection=connection, kind=kind, requested_by=user)
+    except IntegrityError:
+        raise RefreshAlreadyRunning(
+            f"A refresh of {connection.name} is already queued or running."
+        ) from None
+    transaction.on_commit(
+        lambda: async_task(
+            "apps.autotask.tasks.connection_refresh",
+            run.pk,
+            task_name=f"refresh {connection.name} #{run.pk}",
         )
-        if active.exists():
-            raise RefreshAlreadyRunning(
-                f"A refresh of {connection.name} is already queued or running."
-            )
-        run = RefreshRun.objects.create(
-            connection=connection,
-            kind=RefreshRunKindChoices.FULL if full else RefreshRunKindChoices.INCREMENTAL,
-            requested_by=user,
-        )
-        transaction.on_commit(
-            lambda: async_task(
-                "apps.autotask.tasks.connection_refresh",
-                run.pk,
-                task_name=f"refresh {connection.name} #{run.pk}",
-            )
-        )
+    )
     return run
 
 
 def _claim(run_id: int) -> bool:
-    return bool(
-        RefreshRun.objects.filter(
-            pk=run_id,
-            status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.DEFERRED],
-        ).update(status=RefreshRunStatusChoices.RUNNING, started_at=timezone.now(), error="")
-    )
+    """Start a queued or deferred run, once. A deferred one waits again while another
+    refresh of its connection is active (the database refuses a second)."""
+    try:
+        with transaction.atomic():
+            return bool(
+                RefreshRun.objects.filter(
+                    pk=run_id,
+                    status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.DEFERRED],
+                ).update(
+                    status=RefreshRunStatusChoices.RUNNING, started_at=timezone.now(), error=""
+                )
+            )
+    except IntegrityError:
+        _retry_later(RefreshRun.objects.get(pk=run_id), BUSY_RETRY_SECONDS)
+        return False
 
 
 def refresh_run_execute(*, run_id: int) -> RefreshRun:

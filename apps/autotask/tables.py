@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from apps.autotask.choices import BillingCodeUseTypeChoices
 from apps.autotask.models import (
     AutotaskBillingCode,
     AutotaskCompany,
@@ -12,8 +13,7 @@ from apps.autotask.models import (
 COMPANY_TYPES = {1: "Customer", 2: "Lead", 3: "Prospect", 4: "Dead", 6: "Cancellation",
                  7: "Vendor", 8: "Partner"}  # fmt: skip
 PERIOD_TYPES = {2: "Monthly", 3: "Quarterly", 4: "Semi-annual", 5: "Yearly"}
-USE_TYPES = {1: "General", 2: "Expense", 3: "Internal", 4: "Material", 5: "Recurring service",
-             6: "Milestone", 7: "Product"}  # fmt: skip
+USE_TYPES = dict(BillingCodeUseTypeChoices.choices)
 
 
 def _state(record) -> str:

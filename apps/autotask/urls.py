@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:pk>/secret/", views.ConnectionSecretView.as_view(), name="connection_secret"),
     path("<int:pk>/delete/", views.ConnectionDeleteView.as_view(), name="connection_delete"),
     path("<int:pk>/test/", views.ConnectionTestView.as_view(), name="connection_test"),
+    path(
+        "<int:pk>/test-status/",
+        views.ConnectionTestStatusView.as_view(),
+        name="connection_test_status",
+    ),
     path("<int:pk>/refresh/", views.ConnectionRefreshView.as_view(), name="connection_refresh"),
     path(
         "<int:pk>/refresh-status/",

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -10,7 +9,13 @@ from django.views import View
 from django.views.generic import DetailView
 
 from apps.accounts.roles import Role, RoleRequiredMixin, has_role
-from apps.autotask import services
+from apps.autotask import selectors, services
+from apps.autotask.choices import (
+    ConnectionTestStatusChoices,
+    RefreshRunKindChoices,
+    RefreshRunStatusChoices,
+)
+from apps.autotask.connection_test import connection_test_start, connection_test_status
 from apps.autotask.filtersets import (
     BillingCodeFilterSet,
     CompanyFilterSet,
@@ -50,7 +55,7 @@ class ConnectionListView(ObjectListView):
     search_placeholder = "Search name, user, zone"
 
     def get_queryset(self):
-        return Connection.objects.annotate(companies=Count("autotaskcompany_rows", distinct=True))
+        return selectors.connection_list()
 
 
 class ConnectionDetailView(RoleRequiredMixin, DetailView):
@@ -60,32 +65,41 @@ class ConnectionDetailView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        connection = self.object
-        services.refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
+        context.update(refresh_card_context(self.request, self.object))
         context.update(
-            reference_counts=reference_counts(connection),
-            runs=RefreshRun.objects.filter(connection=connection)[:8],
-            can_administer=has_role(self.request.user, Role.ADMINISTRATOR),
-            can_operate=has_role(self.request.user, Role.OPERATOR),
+            last_test_card_context(self.request, self.object, self.request.GET.get("test"))
         )
         return context
 
 
-def reference_counts(connection: Connection) -> list[dict]:
-    rows = []
-    for label, model, url_name in (
-        ("Companies", AutotaskCompany, "autotask:company_list"),
-        ("Services", AutotaskService, "autotask:service_list"),
-        ("Products", AutotaskProduct, "autotask:product_list"),
-        ("Billing codes", AutotaskBillingCode, "autotask:billingcode_list"),
-    ):
-        counts = model.objects.filter(connection=connection).aggregate(
-            total=Count("id"),
-            active=Count("id", filter=Q(is_active=True, gone_at__isnull=True)),
-            gone=Count("id", filter=Q(gone_at__isnull=False)),
-        )
-        rows.append({"label": label, "url": reverse(url_name, args=[connection.pk]), **counts})
-    return rows
+def refresh_card_context(request, connection: Connection) -> dict:
+    """What `_refresh_card.html` shows: counts, recent runs (a dead worker's marked)."""
+    services.refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
+    counts = [
+        {**row, "url": reverse(f"autotask:{row['kind']}_list", args=[connection.pk])}
+        for row in selectors.connection_reference_counts(connection=connection)
+    ]
+    return {
+        "connection": connection,
+        "runs": selectors.refresh_run_recent(connection=connection),
+        "run_statuses": RefreshRunStatusChoices,
+        "reference_counts": counts,
+        "can_operate": has_role(request.user, Role.OPERATOR),
+    }
+
+
+def last_test_card_context(request, connection: Connection, token: str | None) -> dict:
+    """What `_test_card.html` shows: the last test, and to those who may test (and poll
+    its progress) the one ``token`` names."""
+    can_administer = has_role(request.user, Role.ADMINISTRATOR)
+    return {
+        "connection": connection,
+        "test": connection_test_status(connection=connection, token=token)
+        if can_administer
+        else None,
+        "test_statuses": ConnectionTestStatusChoices,
+        "can_administer": can_administer,
+    }
 
 
 class RefreshStatusView(RoleRequiredMixin, View):
@@ -95,17 +109,20 @@ class RefreshStatusView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         connection = get_object_or_404(Connection, pk=pk)
-        services.refresh_run_interrupt_stale(runs=RefreshRun.objects.filter(connection=connection))
         return render(
-            request,
-            "autotask/_refresh_card.html",
-            {
-                "connection": connection,
-                "runs": RefreshRun.objects.filter(connection=connection)[:8],
-                "reference_counts": reference_counts(connection),
-                "can_operate": has_role(request.user, Role.OPERATOR),
-            },
+            request, "autotask/_refresh_card.html", refresh_card_context(request, connection)
         )
+
+
+class ConnectionTestStatusView(RoleRequiredMixin, View):
+    """The test card alone, polled by htmx until the test ``?token=`` has finished."""
+
+    required_role = Role.ADMINISTRATOR
+
+    def get(self, request, pk):
+        connection = get_object_or_404(Connection, pk=pk)
+        context = last_test_card_context(request, connection, request.GET.get("token"))
+        return render(request, "autotask/_test_card.html", context)
 
 
 class ConnectionCreateView(RoleRequiredMixin, View):
@@ -209,17 +226,14 @@ class ConnectionDeleteView(RoleRequiredMixin, View):
 
 
 class ConnectionTestView(RoleRequiredMixin, View):
+    """Queue a test on a worker; the page then shows its progress (`?test=<token>`)."""
+
     required_role = Role.ADMINISTRATOR
 
     def post(self, request, pk):
         connection = get_object_or_404(Connection, pk=pk)
-        result = services.connection_test(connection=connection, user=request.user)
-        if result["ok"]:
-            messages.success(request, f"Connection “{connection.name}” works.")
-        else:
-            for problem in result["problems"]:
-                messages.error(request, problem)
-        return redirect(connection)
+        token = connection_test_start(connection=connection, user=request.user)
+        return redirect(f"{connection.get_absolute_url()}?test={token}")
 
 
 class ConnectionRefreshView(RoleRequiredMixin, View):
@@ -227,7 +241,9 @@ class ConnectionRefreshView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         connection = get_object_or_404(Connection, pk=pk)
-        full = request.POST.get("kind", "full") != "incremental"
+        full = request.POST.get("kind", RefreshRunKindChoices.FULL) != (
+            RefreshRunKindChoices.INCREMENTAL
+        )
         try:
             services.refresh_run_create(connection=connection, full=full, user=request.user)
         except services.RefreshAlreadyRunning as problem:

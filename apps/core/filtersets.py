@@ -1,8 +1,8 @@
 """The base of every list page's filter set: a quick search ``q`` and Bootstrap widgets."""
 
 import django_filters
-from django import forms
 from django.db.models import Q
+from django_filters.widgets import BooleanWidget
 
 from apps.core.forms import bootstrap_style
 
@@ -40,17 +40,13 @@ class SearchFilterSet(django_filters.FilterSet):
         return sum(1 for name in self.filters if name != "q" and self.data.get(name))
 
 
-class TriStateSelect(forms.NullBooleanSelect):
-    """Blank (any), yes or no; blank is an empty value, so it is not counted as a filter."""
+class TriStateSelect(BooleanWidget):
+    """django-filter's yes/no select (``true``/``false``, also ``1``/``0``) with its blank
+    choice named "Any"; blank is an empty value, so it is not counted as a filter."""
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
-
-    def format_value(self, value):
-        # A list: Select compares each option with the selected values, and "" (Any) is
-        # "in" any string.
-        return [{True: "true", False: "false", "true": "true", "false": "false"}.get(value, "")]
+        self.choices = [("", "Any"), *self.choices[1:]]
 
 
 def tri_state(label: str, method) -> django_filters.BooleanFilter:

@@ -4,7 +4,7 @@ continue an interrupted run, cancel one, and say they have looked at a run that 
 Every way of writing to Autotask from the browser goes through a preview (a dry run: the
 plan, stored, nothing written) that a person reads and confirms. The confirmed run plans
 again when it starts and writes only if the plan is still the one confirmed
-(`services._check_against_preview`). Retrying failed items and continuing an interrupted
+(`execution._check_against_preview`). Retrying failed items and continuing an interrupted
 run carry on a plan that was confirmed before.
 """
 
@@ -26,7 +26,7 @@ from apps.exports.choices import (
     OperationStateChoices,
 )
 from apps.exports.models import ExportItem, ExportOperation, ExportRun
-from apps.exports.services import (
+from apps.exports.queueing import (
     ExportRefused,
     _cancel_key,
     active_run_refusal,

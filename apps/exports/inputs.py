@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apps.autotask.markups import connection_default_markups
 from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Offer, Organization, Subscription, SubscriptionMonth
-from apps.catalog.prices import month_sales_amount, months_to_price, price_months
+from apps.catalog.prices.month_prices import month_sales_amount, months_to_price, price_months
 from apps.core.choices import RecordType
 from apps.exports.choices import ExportScopeChoices
 from apps.exports.models import ExportObject
@@ -68,7 +69,9 @@ def export_settings(connection: Connection) -> ExportSettings:
 def subscription_facts(connection: Connection, scope: Scope) -> list[SubscriptionFacts]:
     """The scope's subscription months, priced, in report order (organization, offer)."""
     months = scope.months(fold_reservations=connection.fold_reservations_into_azure)
-    priced = price_months(months_to_price(months), connection.default_markups or {})
+    priced = price_months(
+        months_to_price(months), connection_default_markups(connection=connection)
+    )
     rows = {
         row["pk"]: row
         for row in months.values(

@@ -2,7 +2,7 @@
 
 from itertools import groupby
 
-from apps.catalog.prices import ResolvedPriceSource
+from apps.catalog.prices.rules import ResolvedPriceSource
 from apps.exports.models import ExportItem, ExportRun
 
 

@@ -3,8 +3,8 @@
 
 from django_q.tasks import async_task
 
+from apps.exports.queueing import DUE_TASK
 from apps.exports.scheduling import connections_exporting_on_import
-from apps.exports.services import DUE_TASK
 
 
 def billing_imported_received(sender, **kwargs) -> None:

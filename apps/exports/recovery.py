@@ -17,7 +17,7 @@ from apps.audit.services import audit_record
 from apps.core.runs import has_lost_its_worker, interrupt_if_worker_lost, stale_message
 from apps.exports.choices import ExportRunStatusChoices
 from apps.exports.models import ExportRun
-from apps.exports.services import _run_details, export_run_queue, export_run_requeue, run_key
+from apps.exports.queueing import _run_details, export_run_queue, export_run_requeue, run_key
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices

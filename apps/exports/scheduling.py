@@ -21,13 +21,13 @@ from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport
 from apps.exports.choices import ExportRunStatusChoices, ExportScopeChoices, ExportTriggerChoices
 from apps.exports.models import ExportRun
-from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import (
+from apps.exports.queueing import (
     ExportRefused,
     _active,
     export_run_create,
     export_run_requeue,
 )
+from apps.exports.recovery import export_run_interrupt_stale
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices

@@ -85,7 +85,7 @@ def export_run_progress(run: ExportRun) -> Progress:
     ]  # fmt: skip
     total = sum(row["planned"] for row in kinds)
     done = sum(row["done"] for row in kinds)
-    if run.status == "succeeded" and not run.dry_run:
+    if run.status == ExportRunStatusChoices.SUCCEEDED and not run.dry_run:
         percent = 100
     else:
         percent = int(done * 100 / total) if total else 0

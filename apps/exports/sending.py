@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.autotask.client import AutotaskClient, format_date
+from apps.autotask.client import AutotaskClient
+from apps.autotask.dates import format_date
 from apps.autotask.errors import AutotaskUnavailable
 from apps.exports.planner import (
     Kind,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from apps.autotask.client import MAX_IN_BATCH, AutotaskClient, format_date
+from apps.autotask.client import MAX_IN_BATCH, AutotaskClient
+from apps.autotask.dates import format_date
 from apps.core.choices import RecordType
 from apps.exports.planner import (
     CHARGE_PRODUCTS,

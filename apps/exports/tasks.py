@@ -2,8 +2,8 @@
 
 from apps.audit.services import audit_context
 from apps.exports import recovery, scheduling
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportRun
-from apps.exports.services import export_run_execute
 
 
 def export_run(run_id: int) -> str:

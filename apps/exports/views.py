@@ -34,8 +34,8 @@ from apps.exports.filtersets import ExportRunFilterSet
 from apps.exports.forms import ExportPreviewForm
 from apps.exports.models import ExportRun
 from apps.exports.presenting import page_items
+from apps.exports.queueing import ExportRefused
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import ExportRefused
 from apps.exports.tables import ExportRunTable, scope_text
 
 ITEMS_PER_PAGE = 50

@@ -8,11 +8,22 @@ mapped to a connection's companies, an organization's months take that connectio
 markups.
 """
 
+from decimal import Decimal
+
+from apps.autotask.markups import markups_from_rows
 from apps.autotask.models import Connection
 
 
-def default_markups() -> dict | None:
+def default_markups() -> dict[str, Decimal] | None:
     """The default markups (record type → percent) of the only connection there is; with
-    none or several, None (no default markup applies). One query."""
-    markups = list(Connection.objects.order_by("pk").values_list("default_markups", flat=True)[:2])
-    return (markups[0] or {}) if len(markups) == 1 else None
+    none or several, None (no default markup applies). One query: the first two
+    connections joined with their markups."""
+    first_two = Connection.objects.order_by("pk").values("pk")[:2]
+    rows = list(
+        Connection.objects.filter(pk__in=first_two).values_list(
+            "pk", "default_markup_rows__record_type", "default_markup_rows__percent"
+        )
+    )
+    if len({pk for pk, _, _ in rows}) != 1:
+        return None
+    return markups_from_rows((kind, percent) for _, kind, percent in rows if kind)

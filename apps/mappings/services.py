@@ -11,6 +11,7 @@ nothing writes nothing.
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.autotask.choices import ContractTypeChoices
 from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService, Connection
@@ -189,7 +190,7 @@ def _refuse(model, *, connection, source, problem: str, user) -> None:
     audit_record(
         operation=_operation(model, "Update"),
         object_repr=str(source),
-        status="failed",
+        status=AuditEntryStatusChoices.FAILED,
         details={"error": problem},
         user=user,
         connection_name=connection.name,

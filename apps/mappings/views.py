@@ -54,11 +54,17 @@ def page_rows(table, whole) -> None:
     page.data = selectors.rows_in_order(whole, [row.pk for row in page.data])
 
 
+def hiding_mapped(request, name: str = "is_mapped") -> bool:
+    """Whether the list hides mapped rows: the tri-state filter says "No", in any of the
+    spellings django-filter's widget reads (``false``, ``0``)."""
+    return request.GET.get(name, "").lower() in ("false", "0")
+
+
 def toggle_url(request, name: str = "is_mapped") -> str:
     """The current URL with "Hide mapped" flipped (and back to the first page)."""
     query = request.GET.copy()
     query.pop("page", None)
-    if query.get(name) == "false":
+    if hiding_mapped(request, name):
         query.pop(name)
     else:
         query[name] = "false"
@@ -101,7 +107,7 @@ class MappingListView(ObjectListView):
             connection=self.connection,
             can_map=self.can_map,
             counts=self.counts(),
-            hide_mapped=self.request.GET.get("is_mapped") == "false",
+            hide_mapped=hiding_mapped(self.request),
             urls=row_urls(),
             toggle_url=toggle_url(self.request),
         )

@@ -3,7 +3,7 @@
 import datetime as dt
 import json
 
-from apps.sandbox.rules import blank_record, merge_udfs
+from apps.sandbox.body import blank_record, merge_udfs
 from apps.sandbox.schema import ENTITIES_BY_LOWER
 from apps.sandbox.seed import SEEDS, seed_store
 from apps.sandbox.values import ApiError, coerce
@@ -19,7 +19,7 @@ def _json(body: bytes) -> dict:
 
 
 def inspect(app, method: str, segments: list[str], path: str, body: bytes):
-    from apps.sandbox.server import Response
+    from apps.sandbox.app import Response
 
     try:
         data = _json(body)
@@ -32,7 +32,7 @@ def inspect(app, method: str, segments: list[str], path: str, body: bytes):
 
 
 def _inspect(app, method, segments, data):
-    from apps.sandbox.server import Response
+    from apps.sandbox.app import Response
 
     store = app.store
     key = "/".join(segments[:1])
@@ -51,8 +51,8 @@ def _inspect(app, method, segments, data):
         if entity is None:
             return Response(404, {"errors": [f"unknown entity {segments[1]}"]})
         if method == "GET":
-            rows = app._rows_by_id(entity)
-            items = [app._render(entity, row) for _, row in sorted(rows.items())]
+            rows = app.reader.rows_by_id(entity)
+            items = [app.reader.render(entity, row) for _, row in sorted(rows.items())]
             return Response(body={"items": items})
         if method == "POST":
             if entity.name == "ContractServiceUnits":

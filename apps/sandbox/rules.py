@@ -1,113 +1,22 @@
-"""Creates, updates and deletes with Autotask's validation and business rules."""
+"""Autotask's business rules per entity: contracts and their posted periods, contract
+services and their adjustments, charges, the catalogue, and posting a period.
+
+The `_before_*`/`_after_*` hooks are found by name by `Writer` (`writer.py`), which
+holds the store lock around each write.
+"""
 
 import datetime as dt
 
-from apps.sandbox.schema import (
-    ENTITIES,
-    RECURRING_SERVICE,
-    USE_TYPE_RECURRING_SERVICE,
-    Entity,
-)
+from apps.sandbox.body import blank_record
+from apps.sandbox.schema import ENTITIES, RECURRING_SERVICE, USE_TYPE_RECURRING_SERVICE
 from apps.sandbox.store import Store
 from apps.sandbox.units import UnitRows, current_prices
-from apps.sandbox.values import coerce, error, now_stored, parse_datetime, times
+from apps.sandbox.values import error, now_stored, parse_datetime, times
 
 POSTED_PERIOD_MESSAGE = (
     "Unable to make changes as it would result in the deletion/modification of an already "
     "approved and posted contract period"
 )
-NO_MATCHING_RECORD = (
-    "No message. No matching records found. The logged in Resource may not have the "
-    "required permissions to delete the data."
-)
-
-
-def picklist_values(store: Store, entity: Entity, field) -> dict | None:
-    if field.picklist is None:
-        return None
-    if isinstance(field.picklist, str):
-        return store.tenant_picklist(field.picklist)
-    return field.picklist
-
-
-def read_body(store: Store, entity: Entity, body, *, creating: bool) -> tuple[dict, list | None]:
-    """Map a JSON body onto the entity's writable fields, converting and checking values.
-
-    Unknown fields are an error; read-only ones are ignored. Returns the values and the
-    user-defined fields (or None when the body has none).
-    """
-    if not isinstance(body, dict):
-        raise error("The request body must be a JSON object.")
-    values = {}
-    udfs = None
-    for key, raw in body.items():
-        lowered = str(key).lower()
-        if lowered == "userdefinedfields":
-            udfs = read_udfs(store, entity, raw)
-            continue
-        field = entity.find(key)
-        if field is None:
-            raise error(f"Unable to find {key} in the {entity.singular} Entity.")
-        if field.name == "id" or field.read_only:
-            continue
-        if field.create_only and not creating:
-            continue
-        values[field.name] = check_value(store, entity, field, raw)
-    return values, udfs
-
-
-def check_value(store: Store, entity: Entity, field, raw):
-    value = coerce(field, raw)
-    if value is None:
-        return None
-    if field.data_type == "string" and field.length and len(value) > field.length:
-        raise error(f"String value exceeds maximum length (field:{field.name}).")
-    allowed = picklist_values(store, entity, field)
-    if allowed is not None and value not in allowed:
-        raise error(f"Invalid value '{raw}' for the picklist field {field.name}.")
-    if field.reference and store.get(field.reference, value) is None:
-        referenced = ENTITIES[field.reference].singular
-        raise error(f"{referenced} with id {value} does not exist (field:{field.name}).")
-    return value
-
-
-def read_udfs(store: Store, entity: Entity, raw) -> list:
-    if not isinstance(raw, list):
-        raise error("userDefinedFields must be a list of name/value pairs.")
-    definitions = {
-        item["name"].lower(): item["name"] for item in store.udf_definitions(entity.name)
-    }
-    pairs = []
-    for pair in raw:
-        if not isinstance(pair, dict) or "name" not in {str(k).lower() for k in pair}:
-            raise error("Each user-defined field needs a name and a value.")
-        lowered = {str(k).lower(): v for k, v in pair.items()}
-        name = definitions.get(str(lowered["name"]).lower())
-        if name is None:
-            raise error(f"Unable to find {lowered['name']} in the {entity.singular} Entity.")
-        value = lowered.get("value")
-        pairs.append({"name": name, "value": None if value is None else str(value)})
-    return pairs
-
-
-def merge_udfs(store: Store, entity: Entity, current: list | None, changes: list | None) -> list:
-    values = {pair["name"]: pair["value"] for pair in current or ()}
-    for pair in changes or ():
-        values[pair["name"]] = pair["value"]
-    return [
-        {"name": item["name"], "value": values.get(item["name"])}
-        for item in store.udf_definitions(entity.name)
-    ]
-
-
-def check_required(entity: Entity, record: dict) -> None:
-    for field in entity.fields:
-        if field.required and field.name != "id" and record.get(field.name) in (None, ""):
-            raise error(f"The field {field.name} is required.")
-
-
-def blank_record(entity: Entity) -> dict:
-    return {field.name: None for field in entity.fields}
 
 
 def day_of(value) -> dt.date | None:
@@ -120,101 +29,13 @@ def in_posted_period(store: Store, contract_id: int, day: dt.date) -> bool:
     return posted is not None and day <= dt.date.fromisoformat(posted)
 
 
-class Writer:
-    """Every write the API can make. Callers hold the store lock."""
+class EntityRules:
+    """The per-entity hooks around `Writer`'s creates and updates, and posting a period."""
 
     def __init__(self, store: Store, units: UnitRows):
         self.store = store
         self.units = units
         self._pending_service = None
-
-    # -- generic -------------------------------------------------------------------
-
-    def create(self, entity: Entity, body, *, parent_id: int | None = None) -> int:
-        values, udfs = read_body(self.store, entity, body, creating=True)
-        if parent_id is not None:
-            values["contractID"] = self._parent_contract(entity, values, parent_id)["id"]
-        record = blank_record(entity)
-        record.update(self._defaults(entity))
-        record.update(values)
-        hook = getattr(self, f"_before_create_{entity.name}", None)
-        if hook:
-            hook(record)
-        check_required(entity, record)
-        record["id"] = self.store.new_id(entity.name)
-        stamp = now_stored()
-        if entity.created_field:
-            record[entity.created_field] = stamp
-        if entity.modified_field:
-            record[entity.modified_field] = stamp
-        record["userDefinedFields"] = merge_udfs(self.store, entity, None, udfs)
-        after = getattr(self, f"_after_create_{entity.name}", None)
-        if after:
-            after(record)
-        self.store.save(entity.name, record)
-        return record["id"]
-
-    def update(self, entity: Entity, body, *, parent_id: int | None = None, replace=False) -> int:
-        if not isinstance(body, dict):
-            raise error("The request body must be a JSON object.")
-        record_id = {str(key).lower(): value for key, value in body.items()}.get("id")
-        if record_id in (None, 0, "0"):
-            raise error(f"An id is required to update a {entity.singular}.")
-        try:
-            record_id = int(record_id)
-        except (TypeError, ValueError):
-            raise error(f"Invalid id '{record_id}'.") from None
-        current = self.store.get(entity.name, record_id)
-        if current is None or (parent_id is not None and current.get("contractID") != parent_id):
-            raise error(f"No {entity.singular} with id {record_id} was found.")
-        values, udfs = read_body(self.store, entity, body, creating=False)
-        record = dict(current)
-        if replace:
-            for field in entity.fields:
-                writable = not (field.read_only or field.create_only or field.name == "id")
-                if writable and field.name not in values and field.name != "contractID":
-                    record[field.name] = None
-        record.update(values)
-        hook = getattr(self, f"_before_update_{entity.name}", None)
-        if hook:
-            record = hook(current, record)
-        check_required(entity, record)
-        if entity.modified_field:
-            record[entity.modified_field] = now_stored()
-        record["userDefinedFields"] = merge_udfs(
-            self.store, entity, current.get("userDefinedFields"), udfs
-        )
-        self.store.save(entity.name, record)
-        after = getattr(self, f"_after_update_{entity.name}", None)
-        if after:
-            after(current, record)
-        return record_id
-
-    def delete(self, entity: Entity, record_id: int, *, parent_id: int) -> int:
-        current = self.store.get(entity.name, record_id)
-        if current is None or current.get("contractID") != parent_id:
-            raise error(NO_MATCHING_RECORD)
-        if current.get("isBilled"):
-            raise error("A charge that has been billed (isBilled) cannot be deleted.")
-        self.store.remove(entity.name, record_id)
-        return record_id
-
-    def _defaults(self, entity: Entity) -> dict:
-        return {
-            "Companies": {"isActive": True},
-            "Contracts": {"isCompliant": True, "isDefaultContract": False},
-            "Services": {"isActive": True},
-            "ContractCharges": {"isBilled": False, "isBillableToCompany": True},
-            "ContractServiceAdjustments": {"allowRepeatService": False},
-        }.get(entity.name, {})
-
-    def _parent_contract(self, entity: Entity, values: dict, parent_id: int) -> dict:
-        contract = self.store.get("Contracts", parent_id)
-        if contract is None:
-            raise error(f"Contract with id {parent_id} does not exist (field:contractID).")
-        if values.get("contractID") not in (None, parent_id):
-            raise error("The contractID in the body does not match the contract in the URL.")
-        return contract
 
     # -- contracts -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ Everything is generated from a fixed random seed, so every demo tenant is the sa
 
 import random
 
-from apps.sandbox.rules import blank_record, merge_udfs
+from apps.sandbox.body import blank_record, merge_udfs
 from apps.sandbox.schema import ENTITIES
 from apps.sandbox.store import Store
 

@@ -8,12 +8,9 @@ import threading
 import pytest
 import responses
 
-from apps.autotask.client import (
-    AutotaskClient,
-    ClientConfig,
-    format_datetime,
-    parse_datetime,
-)
+from apps.autotask.client import AutotaskClient
+from apps.autotask.config import ClientConfig
+from apps.autotask.dates import format_datetime, parse_datetime
 from apps.autotask.errors import (
     AutotaskAuthError,
     AutotaskNotFound,
@@ -22,6 +19,7 @@ from apps.autotask.errors import (
     AutotaskValidationError,
 )
 from apps.sandbox.server import DEFAULT_CREDENTIALS
+from tests.sandbox.helpers import WRONG_INTEGRATION_CODE, WRONG_SECRET, ZONE_NOT_FOUND
 
 
 def make_client(sandbox, **options) -> AutotaskClient:
@@ -130,15 +128,15 @@ def test_typed_errors_carry_autotask_words(sandbox):
         make_client(sandbox, secret="wrong", zone_url=f"{sandbox.root}/ATServicesRest/").count(
             "Companies"
         )
-    assert wrong_secret.value.status == 401
+    assert (wrong_secret.value.status, wrong_secret.value.messages) == (401, [WRONG_SECRET])
     with pytest.raises(AutotaskAuthError) as unknown_user:
         make_client(sandbox, username="nobody@example.com").count("Companies")
-    assert "Zone information could not be determined" in unknown_user.value.messages
+    assert unknown_user.value.messages == [ZONE_NOT_FOUND]
     with pytest.raises(AutotaskAuthError) as bad_code:
         make_client(
             sandbox, integration_code="WRONG", zone_url=f"{sandbox.root}/ATServicesRest/"
         ).count("Companies")
-    assert bad_code.value.status == 500
+    assert (bad_code.value.status, bad_code.value.messages) == (500, [WRONG_INTEGRATION_CODE])
 
 
 def test_reads_survive_500_503_dropped_connections_and_thread_limits(sandbox):

@@ -2,13 +2,20 @@
 
 import io
 import logging
+import time
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_q.conf import Conf
 
 from apps.audit.models import AuditEntry
+from apps.autotask import connection_test as testing
+from apps.autotask import tasks
+from apps.autotask.connection_test import STEPS, connection_test, connection_test_status
+from apps.autotask.markups import connection_default_markups
 from apps.autotask.models import AutotaskCompany, Connection
-from apps.autotask.services import connection_create, connection_create_sandbox, connection_test
+from apps.autotask.services import connection_create, connection_create_sandbox
 from apps.sandbox.server import DEFAULT_CREDENTIALS, Credentials, start_sandbox
 from tests.conftest import sign_in
 
@@ -50,10 +57,10 @@ def test_operators_and_viewers_cannot_create_connections(client, operator):
     assert not Connection.objects.exists()
 
 
-def test_test_connection_reports_access_and_budget(client, administrator, sandbox):
+def test_test_connection_reports_access_and_budget(client, administrator, sandbox, page_test):
     connection = connection_create_sandbox(url=sandbox.root)
     sign_in(client, administrator)
-    response = client.post(f"/connections/{connection.pk}/test/", follow=True)
+    card = page_test(connection).content.decode()
     connection.refresh_from_db()
     assert connection.last_test_ok is True
     result = connection.last_test_result
@@ -61,12 +68,156 @@ def test_test_connection_reports_access_and_budget(client, administrator, sandbo
     assert result["api_versions"] == ["V1.0"]
     assert {row["entity"] for row in result["entities"]} >= {"Contracts", "ContractCharges"}
     assert all(row["ok"] for row in result["entities"])
-    assert "works." in response.content.decode()
+    assert "Connection “Sandbox” works." in card
+    assert "<td>ContractCharges</td><td>read and write</td><td>yes</td><td>yes</td>" in card
+    assert "hx-trigger" not in card  # finished: no more polling
     entry = AuditEntry.objects.get(operation="Test Connection")
     assert entry.status == "succeeded"
+    assert (entry.context, entry.actor_name) == ("worker", administrator.username)
 
 
-def test_a_wrong_secret_is_said_in_words_on_screen_and_in_the_cli(client, administrator, sandbox):
+@pytest.fixture
+def queued_test(client, administrator, sandbox, django_capture_on_commit_callbacks):
+    """An Administrator has pressed Test connection on a sandbox connection and no worker
+    has taken the test yet: (connection, token, the callbacks that hand it to a worker)."""
+    connection = connection_create_sandbox(url=sandbox.root)
+    sign_in(client, administrator)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(f"/connections/{connection.pk}/test/")
+    location = response.headers["Location"]
+    token = location.partition("?test=")[2]
+    assert location == f"/connections/{connection.pk}/?test={token}"
+    return connection, token, queued
+
+
+def status_url(connection, token) -> str:
+    return f"/connections/{connection.pk}/test-status/?token={token}"
+
+
+def test_a_test_is_queued_then_shows_its_progress_until_it_has_finished(
+    client, administrator, queued_test, monkeypatch
+):
+    connection, token, queued = queued_test
+    assert len(queued) == 1  # handed to the worker as the request commits, not before
+
+    page = client.get(f"/connections/{connection.pk}/?test={token}").content.decode()
+    assert "Test queued: waiting for a worker." in page
+    assert f'hx-get="{status_url(connection, token)}"' in page
+    assert 'hx-trigger="every 1s"' in page
+    assert "Test queued" in client.get(status_url(connection, token)).content.decode()
+    assert not AuditEntry.objects.filter(operation="Test Connection").exists()
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    queued[0]()  # the worker takes it
+    card = client.get(status_url(connection, token)).content.decode()
+    assert "Connection “Sandbox” works." in card and "hx-trigger" not in card
+    assert "<td>Companies</td><td>read</td><td>yes</td>" in card
+    state = connection_test_status(connection=connection, token=token)
+    assert state["status"] == "succeeded" and state["finished"] and state["ok"]
+    assert state["done"] == state["total"] == STEPS == 12
+    assert [row["entity"] for row in state["entities"]] == [e for e, _ in testing.NEEDED_ACCESS]
+    assert AuditEntry.objects.filter(operation="Test Connection").count() == 1
+    # Delivered twice, the test runs once.
+    assert tasks.connection_test_execute(connection.pk, token, administrator.pk) == "not run"
+    assert AuditEntry.objects.filter(operation="Test Connection").count() == 1
+
+
+def test_the_progress_shows_the_steps_done_and_the_entities_read_so_far(
+    client, queued_test, monkeypatch
+):
+    connection, token, queued = queued_test
+    seen = []
+    real = testing.connection_test
+
+    def watched(*, on_step, **kwargs):
+        def step(result):
+            on_step(result)
+            if len(result["entities"]) == 2:
+                seen.append(client.get(status_url(connection, token)).content.decode())
+
+        return real(**kwargs, on_step=step)
+
+    monkeypatch.setattr(testing, "connection_test", watched)
+    monkeypatch.setattr(Conf, "SYNC", True)
+    queued[0]()
+    (card,) = seen
+    assert "Testing: step 5 of 12." in card and 'hx-trigger="every 1s"' in card
+    assert 'data-width="42"' in card
+    assert "<td>Contracts</td>" in card and "<td>ContractServices</td>" not in card
+
+
+def test_a_test_no_worker_takes_ends_saying_so_and_offers_to_try_again(
+    client, queued_test, monkeypatch, settings
+):
+    settings.RUN_STALE_SECONDS = 1
+    connection, token, queued = queued_test
+    assert "Test queued" in client.get(status_url(connection, token)).content.decode()
+    time.sleep(1.2)
+    card = client.get(status_url(connection, token)).content.decode()
+    assert "No answer from the worker after 1 s; is the worker running?" in card
+    assert "hx-trigger" not in card
+    assert f'action="/connections/{connection.pk}/test/"' in card and "Test again" in card
+    page = client.get(f"/connections/{connection.pk}/?test={token}").content.decode()
+    assert "No answer from the worker after 1 s" in page
+    # A worker that turns up after the page gave up does not run it.
+    monkeypatch.setattr(Conf, "SYNC", True)
+    queued[0]()
+    assert connection_test_status(connection=connection, token=token)["status"] == "lost"
+    assert not AuditEntry.objects.filter(operation="Test Connection").exists()
+    connection.refresh_from_db()
+    assert connection.last_test_ok is None
+
+
+class WorkerKilled(BaseException):
+    """What a killed worker looks like from inside: nothing after it runs."""
+
+
+def test_a_test_whose_worker_died_ends_saying_so(
+    client, administrator, queued_test, monkeypatch, settings
+):
+    settings.RUN_STALE_SECONDS = 1
+    connection, token, _ = queued_test
+
+    def dies(*, on_step, **kwargs):
+        on_step({"entities": [], "problems": []})
+        raise WorkerKilled
+
+    monkeypatch.setattr(testing, "connection_test", dies)
+    with pytest.raises(WorkerKilled):
+        tasks.connection_test_execute(connection.pk, token, administrator.pk)
+    assert "Testing: step 1 of 12." in client.get(status_url(connection, token)).content.decode()
+    time.sleep(1.2)
+    card = client.get(status_url(connection, token)).content.decode()
+    assert "No answer from the worker after 1 s; is the worker running?" in card
+    assert "hx-trigger" not in card and "Test again" in card
+
+
+def test_an_unexpected_error_in_the_test_ends_it_with_a_sentence(
+    client, administrator, sandbox, page_test, monkeypatch, caplog
+):
+    connection = connection_create_sandbox(url=sandbox.root)
+    sign_in(client, administrator)
+
+    def breaks(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(testing, "connection_test", breaks)
+    card = page_test(connection).content.decode()
+    assert "An unexpected error stopped the test; the details are in the worker" in card
+    assert "a bug" not in card and "hx-trigger" not in card and "Test again" in card
+    assert "a bug" in caplog.text  # the traceback is in the worker's log
+
+
+def test_only_administrators_test_and_watch_a_test(client, operator, sandbox):
+    connection = connection_create_sandbox(url=sandbox.root)
+    sign_in(client, operator)
+    assert client.post(f"/connections/{connection.pk}/test/").status_code == 403
+    assert client.get(status_url(connection, "a" * 16)).status_code == 403
+
+
+def test_a_wrong_secret_is_said_in_words_on_screen_and_in_the_cli(
+    client, administrator, sandbox, page_test
+):
     connection = connection_create(
         name="Wrong",
         username="api-user@sandbox.syncadmin.local",
@@ -75,8 +226,10 @@ def test_a_wrong_secret_is_said_in_words_on_screen_and_in_the_cli(client, admini
         api_root_url=f"{sandbox.root}/atservicesrest/",
     )
     sign_in(client, administrator)
-    page = client.post(f"/connections/{connection.pk}/test/", follow=True).content.decode()
-    assert "Autotask refused the secret for the API user api-user@sandbox.syncadmin.local" in page
+    card = page_test(connection).content.decode()
+    assert "Autotask refused the secret for the API user api-user@sandbox.syncadmin.local" in card
+    assert "Does not work" in card and "hx-trigger" not in card
+    assert AuditEntry.objects.get(operation="Test Connection").status == "failed"
     err = io.StringIO()
     with pytest.raises(CommandError, match="does not work"):
         call_command("connection", "test", "Wrong", stdout=io.StringIO(), stderr=err)
@@ -130,9 +283,13 @@ def test_settings_and_secret_changes_are_audited_without_the_secret(client, admi
     connection.refresh_from_db()
     assert connection.export_lag_days == 0
     assert connection.contract_key_udf == "Subscription ID"
-    assert connection.default_markups == {"azure_plan": "12.5"}
+    assert connection_default_markups(connection=connection) == {"azure_plan": Decimal("12.5")}
     change = AuditEntry.objects.get(operation="Change Connection")
     assert change.before["export_lag_days"] == 4 and change.after["export_lag_days"] == 0
+    assert change.before["default_markups"] == {}
+    assert change.after["default_markups"] == {"azure_plan": "12.5"}
+    page = client.get(f"/connections/{connection.pk}/settings/")
+    assert page.context["form"]["markup_azure_plan"].value() == Decimal("12.5")
 
     response = client.post(
         f"/connections/{connection.pk}/secret/", {"secret": SECRET, "confirm": SECRET}
@@ -218,7 +375,7 @@ def sandbox_with_our_secret():
 
 
 def test_the_secret_is_nowhere_in_pages_logs_or_audit(
-    client, administrator, sandbox_with_our_secret, caplog
+    client, administrator, sandbox_with_our_secret, caplog, page_test
 ):
     root = sandbox_with_our_secret.url
     caplog.set_level(logging.DEBUG)
@@ -237,7 +394,7 @@ def test_the_secret_is_nowhere_in_pages_logs_or_audit(
     )
     connection = Connection.objects.get(name="Leaky?")
     pk = connection.pk
-    pages.append(client.post(f"/connections/{pk}/test/", follow=True))
+    pages.append(page_test(connection))
     client.post(f"/connections/{pk}/secret/", {"secret": SECRET, "confirm": SECRET})
     call_command("connection", "refresh", "Leaky?", stdout=io.StringIO())
     for url in [

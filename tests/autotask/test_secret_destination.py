@@ -128,7 +128,9 @@ def test_a_real_connection_refuses_plain_http(client, administrator, production,
     assert not Connection.objects.filter(name="Plain").exists()
 
 
-def test_test_never_sends_the_secret_over_plain_http(client, administrator, listener, settings):
+def test_test_never_sends_the_secret_over_plain_http(
+    client, administrator, listener, settings, page_test
+):
     """Even a connection stored with an http address (made before this rule, or written to
     the database by hand) sends nothing there: the client refuses before connecting."""
     root, seen = listener
@@ -140,7 +142,7 @@ def test_test_never_sends_the_secret_over_plain_http(client, administrator, list
         api_root_url=f"{root}/atservicesrest/", zone_url=f"{root}/ATServicesRest/"
     )
     sign_in(client, administrator)
-    page = client.post(f"/connections/{connection.pk}/test/", follow=True).content.decode()
+    page = page_test(connection).content.decode()
     assert seen == []
     assert "an Autotask connection uses HTTPS only" in page
 
@@ -148,7 +150,7 @@ def test_test_never_sends_the_secret_over_plain_http(client, administrator, list
 def test_a_discovered_zone_on_plain_http_is_refused(listener, settings):
     """Zone discovery answered by a host that points at an http:// zone: the secret is
     never sent to it."""
-    from apps.autotask.services import connection_test
+    from apps.autotask.connection_test import connection_test
 
     root, seen = listener
     settings.AUTOTASK_LOOPBACK_HTTP = True  # let discovery itself reach the local listener

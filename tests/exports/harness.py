@@ -3,9 +3,10 @@ companies mapped, and Autotask's state read back through its REST API over HTTP.
 
 from collections import defaultdict
 
+from apps.autotask.markups import connection_default_markups_set
 from apps.autotask.models import AutotaskCompany, RefreshRun
 from apps.autotask.services import connection_create_sandbox, refresh_run_execute
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import Organization
 from apps.mappings.services import organization_mapping_set
 
@@ -47,8 +48,8 @@ def connect_world(sandbox, world, *, markups: dict, unmapped=()) -> tuple:
     connection = connection_create_sandbox(url=sandbox.root)
     connection.service_billing_code_id = SERVICE_CODE
     connection.product_billing_code_id = PRODUCT_CODE
-    connection.default_markups = dict(markups)
     connection.save()
+    connection_default_markups_set(connection=connection, markups=markups)
     refresh = RefreshRun.objects.create(connection=connection, kind="full")
     assert refresh_run_execute(run_id=refresh.pk).status == "succeeded"
     companies = {}

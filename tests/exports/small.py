@@ -10,9 +10,10 @@ A first export writes: the service and the Azure Plan product (shared), three co
 two service lines and one charge (8 writes).
 """
 
+from apps.autotask.markups import connection_default_markups_set
 from apps.autotask.models import AutotaskCompany, RefreshRun
 from apps.autotask.services import connection_create_sandbox, refresh_run_execute
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import Organization
 from apps.mappings.services import organization_mapping_set
 from tests.catalog.generator import azure_plan_recon_row, recon_row, write_recon_csv
@@ -87,10 +88,12 @@ def connect_small_world(sandbox, name: str, **settings):
     connection = connection_create_sandbox(name=name, url=sandbox.root)
     connection.service_billing_code_id = SERVICE_CODE
     connection.product_billing_code_id = PRODUCT_CODE
-    connection.default_markups = {"license_based": 20, "azure_plan": 10}
     for field, value in settings.items():
         setattr(connection, field, value)
     connection.save()
+    connection_default_markups_set(
+        connection=connection, markups={"license_based": 20, "azure_plan": 10}
+    )
     run = RefreshRun.objects.create(connection=connection, kind="full")
     assert refresh_run_execute(run_id=run.pk).status == "succeeded"
     return connection

@@ -2,7 +2,8 @@
 dropped connections, answers lost after the write was committed, thread-limit 429s), an
 hourly threshold that throttles the run, and the exporting run killed twice and started
 again, two months end in exactly the Autotask state of a fault-free run: no duplicate
-and no missing contract, service line, adjustment or charge. Over 20 fault seeds.
+and no missing contract, service line, adjustment or charge. Over 20 fault seeds, in four
+parts of five: each part is a test of its own, so parallel test processes share them.
 
 The kill is in-process (`Killed`, a BaseException, raised right after a write came back
 and before anything is recorded: the worst moment); tests/exports/test_runs.py kills a
@@ -19,13 +20,11 @@ from django.core.management import call_command
 
 from apps.autotask.models import AutotaskService
 from apps.catalog.models import BillingReport
-from apps.exports import services
+from apps.exports import execution
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportObject, ExportRun
+from apps.exports.queueing import export_run_create
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import (
-    export_run_create,
-    export_run_execute,
-)
 from apps.mappings.models import OfferMapping
 from tests.exports.harness import autotask_state, connect_world, import_world, prepare_tenant
 from tests.exports.world import build_world
@@ -33,6 +32,9 @@ from tests.exports.world import build_world
 pytestmark = pytest.mark.django_db
 
 SEEDS = range(20)
+# The seeds in four parts, so parallel test processes share them out; every part has a
+# throttled seed (see THROTTLED).
+PARTS = [SEEDS[start : start + 5] for start in range(0, len(SEEDS), 5)]
 MONTHS = (dt.date(2026, 1, 1), dt.date(2026, 2, 1))
 MARKUPS = {"license_based": 20, "azure_plan": 10, "marketplace": 15, "azure_reservation": 5}
 FAULTS = {
@@ -152,8 +154,14 @@ def export_through_faults(connection, month: dt.date, rng: random.Random) -> Non
     raise AssertionError(f"{month:%Y-%m} did not succeed through the faults")
 
 
+def test_the_seeds_are_twenty_and_each_part_meets_the_threshold():
+    assert sorted(seed for part in PARTS for seed in part) == list(range(20))
+    assert all(any(seed % 4 == 0 for seed in part) for part in PARTS)
+
+
+@pytest.mark.parametrize("seeds", PARTS, ids=lambda part: f"seeds-{part[0]}-{part[-1]}")
 def test_faults_and_kills_leave_the_state_of_a_fault_free_run(
-    sandbox, tmp_path, settings, monkeypatch
+    sandbox, tmp_path, settings, monkeypatch, seeds
 ):
     settings.RUN_STALE_SECONDS = 0
     settings.AUTOTASK_BACKOFF_BASE_MS = 5
@@ -171,12 +179,12 @@ def test_faults_and_kills_leave_the_state_of_a_fault_free_run(
 
     pauses = []  # each time a run waited for the hourly budget (told by its message)
 
-    def pause_message(run, told=services._pause_message):
+    def pause_message(run, told=execution._pause_message):
         pauses.append(run.pk)
         return told(run)
 
-    monkeypatch.setattr(services, "_pause_message", pause_message)
-    for seed in SEEDS:
+    monkeypatch.setattr(execution, "_pause_message", pause_message)
+    for seed in seeds:
         del pauses[:]
         start_over(sandbox, world)
         throttled = THROTTLED if seed % 4 == 0 else {}

@@ -19,14 +19,11 @@ from apps.autotask.models import AutotaskService
 from apps.catalog.models import BillingReport, Offer
 from apps.exports import tasks
 from apps.exports.actions import export_run_cancel
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportObject, ExportOperation, ExportRun
+from apps.exports.queueing import ExportRefused, export_run_create
 from apps.exports.recovery import export_run_interrupt_stale
 from apps.exports.schedules import STALE_EXPORTS_SCHEDULE
-from apps.exports.services import (
-    ExportRefused,
-    export_run_create,
-    export_run_execute,
-)
 from apps.mappings.models import OfferMapping
 from tests.conftest import MANAGE, ROOT, child_env
 from tests.exports.small import (

@@ -29,13 +29,10 @@ from django_q.models import Schedule
 
 from apps.audit.models import AuditEntry
 from apps.catalog.models import BillingReport, Organization
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportObject, ExportOperation, ExportRun
+from apps.exports.queueing import export_run_create, export_run_queue
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import (
-    export_run_create,
-    export_run_execute,
-    export_run_queue,
-)
 from tests.exports.scale_out import (
     REQUIRE,
     Reader,

@@ -8,12 +8,13 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule, Success
 
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import BillingReport
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportRun
+from apps.exports.queueing import export_run_create
 from apps.exports.schedules import DAILY_EXPORTS_SCHEDULE, apply_schedules
 from apps.exports.scheduling import due_reports, export_due_reports
-from apps.exports.services import export_run_create, export_run_execute
 from tests.catalog.generator import write_recon_csv
 from tests.exports.small import FIRST_EXPORT_WRITES, billing_rows, records, small_world
 from tests.worker_processes import start_cluster, stop_cluster, wait_for

@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.autotask.models import AutotaskCompany, AutotaskService
 from apps.autotask.services import connection_client
 from apps.catalog.models import BillingReport, Offer, Organization, Subscription
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportItem, ExportOperation, ExportRun
 from apps.exports.planning import plan_for, store_plan
-from apps.exports.services import export_run_create, export_run_execute
+from apps.exports.queueing import export_run_create
 from apps.mappings.models import OfferMapping
 from apps.mappings.services import organization_mapping_set
 from tests.conftest import sign_in

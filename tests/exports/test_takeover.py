@@ -12,10 +12,10 @@ from django_q.brokers import get_broker
 from apps.autotask.models import ConcurrencySlot
 from apps.catalog.models import BillingReport
 from apps.core.runs import last_beat
-from apps.exports import services
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportRun
+from apps.exports.queueing import export_run_create, export_run_queue, run_key
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import export_run_create, export_run_execute, run_key
 from tests.exports.small import FIRST_EXPORT_WRITES, small_world, writes_logged
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def connection(sandbox, tmp_path):
 def test_a_run_queued_long_ago_is_handed_to_a_worker_again(sandbox, connection, settings):
     settings.RUN_STALE_SECONDS = 60
     run = export_run_create(connection=connection, report=BillingReport.objects.get())
-    services.export_run_queue(run)
+    export_run_queue(run)
     run.refresh_from_db()
     assert run.queued_at is not None
     assert export_run_interrupt_stale() == []  # just queued: left alone

@@ -7,6 +7,17 @@ METHOD_NOT_ALLOWED = "The requested resource does not support http method '{}'."
 EVERYTHING = {"filter": [{"op": "exist", "field": "id"}]}
 COMPANY = {"companyName": "Acme Ltd", "companyType": 1, "ownerResourceID": 4, "phone": "555-0100"}
 
+# What the sandbox answers to bad credentials, word for word. The zone lookup's text is
+# Autotask's own (AUTOTASK_API.md §1.2, §3.5). For the 401 body and the 500 for an unknown
+# user name or integration code AUTOTASK_API.md records no words (§1.3, §3.5), so these are
+# the sandbox's, and they carry the words the client sorts failures by
+# (apps/autotask/failures.py AUTH_500_WORDS, services.describe_failure).
+ZONE_NOT_FOUND = "Zone information could not be determined"
+UNKNOWN_USER = "Unable to authenticate: the user name is not an API user of this database."
+WRONG_SECRET = "Authentication failed: the secret does not match the user name."
+WRONG_INTEGRATION_CODE = "Unable to authenticate: the API integration code is not valid."
+BAD_IMPERSONATION = "ImpersonationResourceId must be the id of a resource."
+
 # ---------------------------------------------------------------- answers
 
 
@@ -23,6 +34,12 @@ def errors_of(response: requests.Response, status: int = 500) -> list[str]:
     assert body["errors"], body
     assert all(isinstance(message, str) for message in body["errors"]), body
     return body["errors"]
+
+
+def refused(response: requests.Response, status: int, message: str) -> None:
+    """Exactly `{"errors": [message]}` with `status`: the client sorts failures by these."""
+    assert response.status_code == status, f"{response.status_code} {response.text[:800]}"
+    assert response.json() == {"errors": [message]}
 
 
 def fails_naming(response: requests.Response, *words: str) -> list[str]:

@@ -9,7 +9,7 @@ import requests
 
 from apps.sandbox.server import DEFAULT_CREDENTIALS, start_sandbox
 from tests.conftest import MANAGE, ROOT, child_env, free_port
-from tests.sandbox.helpers import EVERYTHING
+from tests.sandbox.helpers import EVERYTHING, UNKNOWN_USER, refused
 
 HEADERS = {
     "UserName": DEFAULT_CREDENTIALS.username,
@@ -116,15 +116,13 @@ def test_the_management_command_serves_with_its_flags(tmp_path):
             "ApiIntegrationCode": "CODE",
         }
         assert count(url, "Companies", headers) == 0
-        assert (
-            requests.post(
-                f"{url}/ATServicesRest/V1.0/Companies/query",
-                json=EVERYTHING,
-                headers=HEADERS,
-                timeout=30,
-            ).status_code
-            == 500
-        )  # the default user is not this sandbox's user
+        default_user = requests.post(
+            f"{url}/ATServicesRest/V1.0/Companies/query",
+            json=EVERYTHING,
+            headers=HEADERS,
+            timeout=30,
+        )
+        refused(default_user, 500, UNKNOWN_USER)  # the default user is not this sandbox's user
         threshold = requests.get(
             f"{url}/ATServicesRest/V1.0/ThresholdInformation", headers=headers, timeout=30
         ).json()

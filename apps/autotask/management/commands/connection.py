@@ -7,13 +7,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import audit_context
+from apps.autotask.choices import RefreshRunStatusChoices
+from apps.autotask.connection_test import connection_test
 from apps.autotask.models import Connection
 from apps.autotask.services import (
     SANDBOX_URL,
     RefreshAlreadyRunning,
     connection_create,
     connection_create_sandbox,
-    connection_test,
     refresh_run_create,
     refresh_run_execute,
 )
@@ -153,6 +154,6 @@ class Command(BaseCommand):
         for entity, counts in sorted(run.counts.items()):
             self.stdout.write(f"  {entity}: {counts}")
         self.stdout.write(f"{run.requests} Autotask requests.")
-        if run.status != "succeeded":
+        if run.status != RefreshRunStatusChoices.SUCCEEDED:
             raise CommandError(f"Refresh {run.get_status_display().lower()}: {run.error}")
         self.stdout.write(self.style.SUCCESS(f"Refreshed {connection.name!r}."))

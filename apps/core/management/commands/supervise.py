@@ -6,6 +6,16 @@
 Each child's output is prefixed with its name. Ctrl-C (or SIGTERM) asks every child to
 stop, waits for them, and kills any that do not stop in time. When one child exits on
 its own, the others are stopped too and the exit status is non-zero.
+
+Why not honcho (or another Procfile runner): tried with honcho 2.0.0 on web, worker and
+sandbox. Ctrl-C and a dying child do stop everything, but not cleanly. honcho sends
+SIGTERM to each child's whole process group (`os.killpg`), so django-q2's cluster
+processes get it too. qcluster then hangs at "stopping" and never prints "has stopped"
+(measured: still running after 40 s). When SIGTERM goes to qcluster alone it stops in about
+2 s, exit status 0. honcho kills whatever is left after a fixed 5 s (`KILL_WAIT`, no
+setting), so every Ctrl-C SIGKILLs the worker in the middle of its tasks. It also gives
+children no parent-death signal, so they outlive a killed runner. This command signals only
+each child itself, waits up to STOP_TIMEOUT_SECONDS, and sets PR_SET_PDEATHSIG.
 """
 
 import ctypes

@@ -12,16 +12,12 @@ from apps.audit.services import audit_context
 from apps.autotask.models import Connection
 from apps.catalog.management.commands.import_billing import parse_month
 from apps.catalog.models import BillingReport, Organization, Subscription
-from apps.exports.choices import ACTIVE_STATUSES, ExportRunStatusChoices
+from apps.exports.choices import ACTIVE_STATUSES, ExportItemStatusChoices, ExportRunStatusChoices
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportRun
 from apps.exports.presenting import counts_in_words, plan_lines
+from apps.exports.queueing import ExportRefused, export_run_create, scope_key
 from apps.exports.recovery import export_run_interrupt_stale
-from apps.exports.services import (
-    ExportRefused,
-    export_run_create,
-    export_run_execute,
-    scope_key,
-)
 
 Status = ExportRunStatusChoices
 ENDED_BADLY = (Status.PARTIAL, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
@@ -183,7 +179,7 @@ class Command(BaseCommand):
             f"Export #{run.pk}: {run.get_status_display()}. Written: {done or 'nothing'}; "
             f"{run.skipped} skipped, {run.failed} failed; {run.requests} API requests."
         )
-        for item in run.items.filter(status="failed"):
+        for item in run.items.filter(status=ExportItemStatusChoices.FAILED):
             self.stdout.write(self.style.ERROR(f"  failed: {item.label}: {item.error}"))
         if run.status == Status.WAITING:
             self.stdout.write(run.message)

@@ -1,9 +1,6 @@
-"""Export runs: create, plan, apply, pause at the hourly limit, survive a dead worker.
-
-A run follows `apps/core/runs.py`: saved first, claimed with a conditional UPDATE, a
-heartbeat while it works, marked interrupted when its worker is gone. Its plan is stored
-as operations before anything is written, so a run started again continues from them
-(and from the ledger) instead of planning anew.
+"""Carrying an export run out: claim it, plan it (once), check the plan against the
+preview a person confirmed, apply what is still to do, and at Autotask's hourly limit
+wait (the command line) or leave the run waiting for a schedule to continue (a worker).
 """
 
 from __future__ import annotations
@@ -15,147 +12,31 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
 
-from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
 from apps.autotask.errors import AutotaskError, AutotaskThrottled
 from apps.autotask.models import Connection
 from apps.autotask.services import connection_client, describe_failure
-from apps.catalog.models import BillingReport, Organization, Subscription
 from apps.core.crypto import SecretUnreadable
 from apps.core.progress import progress_clear, progress_get
 from apps.core.runs import heartbeat
 from apps.exports.apply import Applier, HourlyLimitReached, RunCancelled, RunTakenOver
-from apps.exports.choices import (
-    ACTIVE_STATUSES,
-    ExportItemStatusChoices,
-    ExportRunStatusChoices,
-    ExportScopeChoices,
-    OperationStateChoices,
-)
-from apps.exports.models import ExportOperation, ExportRun
+from apps.exports.choices import ExportRunStatusChoices
+from apps.exports.ending import _ending, _finish, _settle
+from apps.exports.models import ExportRun
 from apps.exports.planning import plan_for, store_plan
 from apps.exports.presenting import counts_in_words
+from apps.exports.queueing import WORKER_TASK, _cancel_key, _run_details, run_key
 
 logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
-WORKER_TASK = "apps.exports.tasks.export_run"
-DUE_TASK = "apps.exports.tasks.export_due_reports"
-
-
-class ExportRefused(Exception):
-    """The run cannot be started (another one is active, the scope is wrong, ...)."""
 
 
 class PlanChanged(Exception):
     """The plan made when a confirmed run started is not the preview a person confirmed."""
-
-
-def scope_key(report: BillingReport, scope: str, organization=None, subscription=None) -> str:
-    target = (organization or subscription).pk if (organization or subscription) else ""
-    return f"{report.pk}:{scope}:{target}"
-
-
-def _active(connection: Connection):
-    return ExportRun.objects.filter(
-        connection=connection, status__in=ACTIVE_STATUSES, dry_run=False
-    )
-
-
-def export_run_create(
-    *,
-    connection: Connection,
-    report: BillingReport,
-    organization: Organization | None = None,
-    subscription: Subscription | None = None,
-    trigger: str = "manual",
-    dry_run: bool = False,
-    user=None,
-    requested_by_name: str = "",
-    queue: bool = False,
-    preview: ExportRun | None = None,
-) -> ExportRun:
-    """Save a run (queued). Refused while another run is active on the connection: the
-    database holds one active (not dry) run per connection."""
-    if organization is not None and subscription is not None:
-        raise ExportRefused("Export one organization or one subscription, not both.")
-    scope = (
-        ExportScopeChoices.SUBSCRIPTION
-        if subscription is not None
-        else ExportScopeChoices.ORGANIZATION
-        if organization is not None
-        else ExportScopeChoices.REPORT
-    )
-    from apps.exports.recovery import export_run_interrupt_stale
-
-    export_run_interrupt_stale(runs=ExportRun.objects.filter(connection=connection))
-    try:
-        with transaction.atomic():
-            if not dry_run and _active(connection).exists():
-                raise ExportRefused(active_run_refusal(connection))
-            run = ExportRun.objects.create(
-                connection=connection,
-                report=report,
-                scope=scope,
-                organization=organization,
-                subscription=subscription,
-                scope_key=scope_key(report, scope, organization, subscription),
-                trigger=trigger,
-                dry_run=dry_run,
-                preview=preview,
-                requested_by=user if getattr(user, "is_authenticated", False) else None,
-                requested_by_name=requested_by_name
-                or (user.get_username() if getattr(user, "is_authenticated", False) else ""),
-            )
-            if queue:
-                transaction.on_commit(lambda: export_run_queue(run))
-    except IntegrityError:
-        raise ExportRefused(active_run_refusal(connection)) from None
-    return run
-
-
-def active_run_refusal(connection: Connection) -> str:
-    """Why a second export on ``connection`` is refused, naming the active one."""
-    busy = _active(connection).select_related("report").first()
-    if busy is None:
-        return (
-            f"Another export became active on {connection.name} at the same moment: one "
-            "export at a time per connection."
-        )
-    return (
-        f"Export #{busy.pk} ({busy.report}, {busy.get_scope_display().lower()}, "
-        f"{busy.get_status_display().lower()}) is active on {connection.name}: one export "
-        "at a time per connection. Wait for it to end, or continue it."
-    )
-
-
-def export_run_queue(run: ExportRun) -> None:
-    """Hand the run to a worker (its next free one, on any host)."""
-    ExportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
-    async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
-
-
-def export_run_requeue(run: ExportRun, *, statuses, message: str, **changes) -> bool:
-    """Queue ``run`` again if it is still in one of ``statuses`` (one conditional UPDATE,
-    with ``message`` and ``changes``), handing it to a worker once the transaction commits.
-    False when it had moved on meanwhile."""
-    queued = ExportRun.objects.filter(pk=run.pk, status__in=statuses).update(
-        status=Status.QUEUED, message=message, **changes
-    )
-    if queued:
-        transaction.on_commit(lambda: export_run_queue(run))
-    return bool(queued)
-
-
-def run_key(run_id: int, attempt: int) -> str:
-    """The heartbeat key of one attempt: an attempt taken over, ending, clears its own
-    beat, not the one of the attempt that took over."""
-    return f"export-{run_id}-{attempt}"
 
 
 def _claim(run: ExportRun, *, foreground: bool) -> bool:
@@ -364,10 +245,6 @@ def _count_text(counts: dict) -> str:
     return f"{total} operation{'s' if total != 1 else ''}"
 
 
-def _cancel_key(run_id: int) -> str:
-    return f"export-{run_id}-cancel"
-
-
 def _check_budget(main, workers) -> None:
     """One look at the hourly budget for every client of the run: past half of it they
     all slow down (Autotask's own usage-based latency starts there)."""
@@ -431,94 +308,6 @@ def _progress_reporter(run: ExportRun, clients, say):
             ExportRun.objects.filter(pk=run.pk).update(requests=before + spent)
 
     return progress
-
-
-def _settle(run: ExportRun) -> None:
-    """The run's final status from its items."""
-    # An item whose last operation was recorded just before its process died is done.
-    unfinished = [OperationStateChoices.PENDING, OperationStateChoices.SENDING,
-                  OperationStateChoices.FAILED, OperationStateChoices.NOT_TRIED]  # fmt: skip
-    run.items.filter(status=ExportItemStatusChoices.PLANNED).exclude(
-        operations__state__in=unfinished
-    ).update(status=ExportItemStatusChoices.DONE)
-    items = run.items.exclude(position=0)
-    failed = items.filter(status=ExportItemStatusChoices.FAILED).count()
-    shared_failed = run.items.filter(
-        position=0, operations__state=OperationStateChoices.FAILED
-    ).exists()
-    worked = items.filter(
-        status__in=[ExportItemStatusChoices.DONE, ExportItemStatusChoices.UNCHANGED]
-    ).count()
-    run.failed = failed
-    if failed == 0 and not shared_failed:
-        run.status = Status.SUCCEEDED
-    elif worked:
-        run.status = Status.PARTIAL
-    else:
-        run.status = Status.FAILED
-    done = (
-        ExportOperation.objects.filter(item__run=run, state=OperationStateChoices.DONE)
-        .values("kind")
-        .annotate(n=Count("id"))
-    )
-    run.done_counts = {row["kind"]: row["n"] for row in done}
-    run.writes = sum(run.done_counts.values())
-    if run.status != Status.SUCCEEDED:
-        run.message = (
-            f"{failed} subscription(s) failed; the others were exported. Export again to retry "
-            "the failed ones."
-            if failed
-            else "Shared products or services could not be created."
-        )
-
-
-def _ending(run: ExportRun) -> None:
-    """What an ended run's row gets with its final status (saved by the caller)."""
-    run.finished_at = timezone.now()
-    if not run.dry_run and run.status in (Status.PARTIAL, Status.FAILED):
-        run.reviewed_at, run.reviewed_by_name = None, ""  # shown on the dashboard again
-
-
-def _finish(run: ExportRun) -> None:
-    """After the ended run is saved: a cancel asked too late is forgotten, the end is
-    audited, and what is due on the connection goes next."""
-    progress_clear(_cancel_key(run.pk))
-    if run.dry_run:
-        return
-    if run.connection.export_on_schedule:
-        # One export per connection at a time: what is due on it goes next (with lag 0,
-        # a report imported while this one ran).
-        transaction.on_commit(lambda: async_task(DUE_TASK, run.connection_id))
-    audit_record(
-        operation="Export Run Finished",
-        obj=run,
-        status=AuditEntryStatusChoices.SUCCEEDED
-        if run.status in (Status.SUCCEEDED, Status.PARTIAL)
-        else AuditEntryStatusChoices.FAILED,
-        details={
-            **_run_details(run),
-            "status": run.status,
-            "counts": run.counts,
-            "done": run.done_counts,
-            "skipped": run.skipped,
-            "failed": run.failed,
-            "requests": run.requests,
-            "message": run.message,
-        },
-        connection_name=run.connection.name,
-    )
-
-
-def _run_details(run: ExportRun) -> dict:
-    return {
-        "run": run.pk,
-        "report": str(run.report),
-        "scope": run.scope,
-        "organization": run.organization_id,
-        "subscription": run.subscription_id,
-        "dry_run": run.dry_run,
-        "trigger": run.trigger,
-    }
 
 
 def _plan_summary(run: ExportRun) -> str:
