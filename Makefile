@@ -50,9 +50,13 @@ format: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# The suite runs in TEST_PROCESSES parallel processes (pytest-xdist): most of its time is
+# spent waiting for workers, browsers and servers, not on a core. Each process has its own
+# test database and its own Redis keys (settings.KEY_SPACE). TEST_PROCESSES=0: one process.
+TEST_PROCESSES ?= 4
 test: export DEBUG ?= 1
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 # Benchmarks measure PostgreSQL (the production database) unless DATABASE_URL says otherwise.
 bench: export DEBUG ?= 1

@@ -8,10 +8,10 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
     path("connections/", include("apps.autotask.urls")),
-    path("imports/", include("apps.catalog.import_urls")),
+    path("imports/", include("apps.catalog.importing.urls")),
     path("exports/", include("apps.exports.urls")),
     path("", include("apps.mappings.urls")),
     path("", include("apps.catalog.urls")),
-    path("prices/", include("apps.catalog.price_urls")),
+    path("prices/", include("apps.catalog.prices.urls")),
     path("admin/", admin.site.urls),
 ]

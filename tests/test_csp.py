@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.audit.services import audit_record
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import BillingReport, ImportRun, MarkupRule, MspPrice, Offer, Organization
 from tests.catalog.generator import write_recon_csv
 from tests.catalog.scenarios import march_rows

@@ -63,10 +63,11 @@ def supervised(tmp_path: Path):
         env=child_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as `make run` in a terminal
     )
     yield process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", log
     if process.poll() is None:  # the test failed half-way: stop it the way Ctrl-C does
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=40)
         except subprocess.TimeoutExpired:
@@ -102,7 +103,8 @@ def test_web_worker_and_sandbox_start_serve_and_stop_together(supervised, tmp_pa
     assert json.loads(zone[1])["url"] == f"{sandbox}/ATServicesRest/"
     assert (tmp_path / "sandbox.sqlite3").exists()  # seeded into its own file
 
-    process.send_signal(signal.SIGINT)
+    # Ctrl-C: the terminal sends SIGINT to the whole foreground process group.
+    os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=40) == 0
     log.seek(0)
     output = log.read()

@@ -18,9 +18,10 @@ import time
 import pytest
 from django.core.management import call_command
 
+from apps.autotask.markups import connection_default_markups_set
 from apps.autotask.models import AutotaskCompany, RefreshRun
 from apps.autotask.services import connection_create_sandbox, refresh_run_execute
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import Organization
 from apps.exports.models import ExportRun
 from apps.mappings.models import OrganizationMapping
@@ -109,8 +110,8 @@ def _world(tmp_path, sandbox_url: str, count: int, currency: str, name: str):
     connection = connection_create_sandbox(name=name, url=sandbox_url)
     connection.service_billing_code_id = SERVICE_CODE
     connection.product_billing_code_id = PRODUCT_CODE
-    connection.default_markups = {"license_based": 20}
     connection.save()
+    connection_default_markups_set(connection=connection, markups={"license_based": 20})
     run = RefreshRun.objects.create(connection=connection, kind="full")
     assert refresh_run_execute(run_id=run.pk).status == "succeeded"
     path = write_recon_csv(tmp_path / f"recon-{currency}.csv", _rows(count, currency))

@@ -5,7 +5,7 @@ the htmx quick search works without eval."""
 import pytest
 
 from apps.audit.services import audit_record
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import BillingReport, ImportRun, Organization
 from tests.browser.conftest import sign_in
 from tests.catalog.generator import write_recon_csv

@@ -8,8 +8,9 @@ import pytest
 from apps.autotask.models import RefreshRun
 from apps.autotask.services import refresh_run_execute
 from apps.catalog.models import BillingReport, Subscription
+from apps.exports.execution import export_run_execute
 from apps.exports.models import ExportRun
-from apps.exports.services import export_run_create, export_run_execute
+from apps.exports.queueing import export_run_create
 from tests.browser.conftest import sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.exports.small import FIRST_EXPORT_WRITES, SUBSCRIPTIONS, small_world, writes_logged

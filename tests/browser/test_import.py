@@ -4,7 +4,7 @@ beside cost in the chart."""
 
 import pytest
 
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from tests.browser.conftest import sign_in
 from tests.catalog.generator import write_recon_csv
 from tests.catalog.scenarios import march_rows

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from apps.autotask.models import AutotaskCompany
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.mappings.models import OfferMapping, OrganizationMapping, OrganizationSuggestion
 from tests.browser.conftest import sign_in
 from tests.catalog.generator import write_recon_csv

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, AutotaskService
-from apps.catalog.models import Offer, Organization, Subscription
+from apps.catalog.models import Offer, Organization
 from apps.mappings import file_forms
 from apps.mappings.mapping_files import (
     MAX_FILE_BYTES,
@@ -30,6 +30,7 @@ from apps.mappings.mapping_files import (
 from apps.mappings.mapping_files import reading as mapping_file_reading
 from apps.mappings.models import OfferMapping, OrganizationMapping
 from apps.mappings.services import offer_mapping_set, organization_mapping_set
+from tests.catalog.factories import OfferFactory, OrganizationFactory, SubscriptionFactory
 from tests.conftest import MANAGE, ROOT, child_env, sign_in
 from tests.test_csp import inline_code
 
@@ -58,23 +59,17 @@ def service(connection, name) -> AutotaskService:
 @pytest.fixture
 def organizations():
     return [
-        Organization.objects.create(customer_id=f"c-{number}", name=name)
+        OrganizationFactory(customer_id=f"c-{number}", name=name)
         for number, name in enumerate(["Alpha Ltd", "Bravo Inc", "Charlie GmbH"], start=1)
     ]
 
 
 def subscribed_offer(sku, billing_frequency, name) -> Offer:
-    offer = Offer.objects.create(
-        product_id="CFQ7TTC0LDPB",
-        sku_id=sku,
-        term="P1M" if billing_frequency == "monthly" else "P1Y",
-        billing_frequency=billing_frequency,
-        product_name="Microsoft 365",
-        sku_name=name,
-        record_type="license_based",
+    offer = OfferFactory(
+        sku_id=sku, billing_frequency=billing_frequency, product_name="Microsoft 365", sku_name=name
     )
     organization = Organization.objects.get_or_create(customer_id="c-offers", name="Offers")[0]
-    Subscription.objects.create(subscription_id=f"s-{sku}", organization=organization, offer=offer)
+    SubscriptionFactory(subscription_id=f"s-{sku}", organization=organization, offer=offer)
     return offer
 
 

@@ -7,7 +7,7 @@ import pytest
 from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService, RefreshRun
 from apps.autotask.services import refresh_run_execute
-from apps.catalog.models import Offer, Organization, Subscription
+from apps.catalog.models import Organization, Subscription
 from apps.mappings.models import OfferMapping, OrganizationMapping, SubscriptionMapping
 from apps.mappings.services import (
     MappingRefused,
@@ -16,22 +16,23 @@ from apps.mappings.services import (
     organization_mapping_set,
     subscription_mapping_set,
 )
+from tests.catalog.factories import OfferFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def organization():
-    return Organization.objects.create(customer_id="c-contoso", name="Contoso Ltd")
+    return OrganizationFactory(customer_id="c-contoso", name="Contoso Ltd")
 
 
 def offer(billing_frequency="monthly", record_type="license_based", sku="0001"):
-    return Offer.objects.create(
-        product_id="CFQ7TTC0LDPB",
+    """The shared offer with a one-year term whatever its billing plan, and no product name."""
+    return OfferFactory(
         sku_id=sku,
         term="P1Y",
         billing_frequency=billing_frequency,
-        sku_name="Microsoft 365 Business Standard",
+        product_name="",
         record_type=record_type,
     )
 

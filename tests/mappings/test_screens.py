@@ -14,13 +14,19 @@ from django.urls import reverse
 from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, AutotaskContract, AutotaskService
 from apps.autotask.services import connection_create_sandbox
-from apps.catalog.models import BillingReport, Offer, Organization, Subscription, SubscriptionMonth
+from apps.catalog.models import Organization, SubscriptionMonth
 from apps.mappings.models import (
     ConnectionInView,
     OfferMapping,
     OrganizationMapping,
     OrganizationSuggestion,
     SubscriptionMapping,
+)
+from tests.catalog.factories import (
+    BillingReportFactory,
+    OfferFactory,
+    OrganizationFactory,
+    SubscriptionFactory,
 )
 from tests.conftest import log_in
 
@@ -33,34 +39,10 @@ def company(connection, name) -> AutotaskCompany:
     return AutotaskCompany.objects.get(connection=connection, name=name)
 
 
-def offer(sku="0001", billing_frequency="monthly", record_type="license_based", name=None):
-    return Offer.objects.create(
-        product_id="CFQ7TTC0LDPB",
-        sku_id=sku,
-        term="P1M" if billing_frequency == "monthly" else "P1Y",
-        billing_frequency=billing_frequency,
-        sku_name=name or "Microsoft 365 Business Standard",
-        product_name="Microsoft 365 Business Standard",
-        record_type=record_type,
-    )
-
-
-def subscribe(organization, on_offer, number=1):
-    return Subscription.objects.create(
-        subscription_id=f"sub-{organization.customer_id}-{on_offer.sku_id}-{number}",
-        organization=organization,
-        offer=on_offer,
-        quantity=Decimal(5),
-        status="active",
-        billing_frequency=on_offer.billing_frequency,
-        record_type=on_offer.record_type,
-    )
-
-
 @pytest.fixture
 def organizations():
     return {
-        name: Organization.objects.create(customer_id=f"c-{number}", name=name, domains=domains)
+        name: OrganizationFactory(customer_id=f"c-{number}", name=name, domains=domains)
         for number, (name, domains) in enumerate(
             [
                 ("Contoso", ["contoso.com"]),
@@ -114,8 +96,8 @@ def test_organizations_show_mapping_suggestion_and_counts(
         basis="name",
         rank=1,
     )
-    report = BillingReport.objects.create(month=dt.date(2026, 10, 1), currency="USD")
-    billed = subscribe(organizations["Fabrikam"], offer())
+    report = BillingReportFactory(month=dt.date(2026, 10, 1))
+    billed = SubscriptionFactory(organization=organizations["Fabrikam"])
     SubscriptionMonth.objects.create(
         subscription=billed, report=report, offer=billed.offer, total_cost=Decimal("10.00")
     )
@@ -134,6 +116,11 @@ def test_organizations_show_mapping_suggestion_and_counts(
     shown = page(client.get(toggle["href"]))
     assert len(rows(shown)) == 3
     assert shown.select_one("[data-testid=hide-mapped]")["aria-checked"] == "false"
+    # django-filter's widget also reads 0 for "No": the toggle says so too.
+    zero = page(client.get(reverse("mappings:organization_list") + "?is_mapped=0"))
+    assert [row.split()[0] for row in rows(zero)] == ["Fabrikam", "Tailspin"]
+    assert zero.select_one("[data-testid=hide-mapped]")["aria-checked"] == "true"
+    assert len(rows(page(client.get(zero.select_one("[data-testid=hide-mapped]")["href"])))) == 3
 
     billed_only = page(client.get(reverse("mappings:organization_list") + "?billed=true"))
     assert [row.split()[0] for row in rows(billed_only)] == ["Fabrikam"]
@@ -244,9 +231,9 @@ def _multi(pairs):
 
 
 def test_offers_list_only_offers_in_use_with_their_id(client, viewer, connection, organizations):
-    used = offer(sku="0001")
-    offer(sku="0002", name="Seen only on usage")
-    subscribe(organizations["Contoso"], used)
+    used = OfferFactory(sku_id="0001")
+    OfferFactory(sku_id="0002", sku_name="Seen only on usage")
+    SubscriptionFactory(organization=organizations["Contoso"], offer=used)
     client_for(client, viewer)
     soup = page(client.get(reverse("mappings:offer_list")))
     assert len(rows(soup)) == 1
@@ -256,8 +243,8 @@ def test_offers_list_only_offers_in_use_with_their_id(client, viewer, connection
 def test_the_service_picker_offers_services_of_the_offers_period_by_first_words(
     client, operator, connection, organizations
 ):
-    monthly = offer()
-    subscribe(organizations["Contoso"], monthly)
+    monthly = OfferFactory()
+    SubscriptionFactory(organization=organizations["Contoso"], offer=monthly)
     client_for(client, operator)
     url = reverse("mappings:service_picker")
     soup = page(client.get(url, {"offer": monthly.pk, "q": "microsoft 365 business"}))
@@ -307,7 +294,7 @@ def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
     client, operator, connection, organizations
 ):
     contoso = organizations["Contoso"]
-    subscription = subscribe(contoso, offer())
+    subscription = SubscriptionFactory(organization=contoso)
     client_for(client, operator)
     soup = page(client.get(reverse("mappings:subscription_list")))
     assert "Map the organization first" in rows(soup)[0]
@@ -344,8 +331,8 @@ def test_a_subscription_is_mapped_by_hand_to_a_contract_of_its_company(
 def test_a_viewer_sees_every_screen_with_no_control_that_changes_anything(
     client, viewer, connection, organizations
 ):
-    used = offer()
-    subscribe(organizations["Contoso"], used)
+    used = OfferFactory()
+    SubscriptionFactory(organization=organizations["Contoso"], offer=used)
     OrganizationSuggestion.objects.create(
         connection=connection,
         organization=organizations["Contoso"],
@@ -415,11 +402,8 @@ def test_a_screen_costs_the_same_queries_for_25_rows_as_for_5(
 def _grow(connection, organizations, count):
     contoso = company(connection, "Contoso Ltd")
     for number in range(Organization.objects.count(), count):
-        organization = Organization.objects.create(
-            customer_id=f"grown-{number}", name=f"Org {number}"
-        )
-        on_offer = offer(sku=f"{number:04d}")
-        subscribe(organization, on_offer)
+        organization = OrganizationFactory(customer_id=f"grown-{number}", name=f"Org {number}")
+        SubscriptionFactory(organization=organization, offer=OfferFactory(sku_id=f"{number:04d}"))
         OrganizationMapping.objects.create(
             connection=connection, organization=organization, company=contoso
         )

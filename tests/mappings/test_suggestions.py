@@ -13,7 +13,7 @@ from apps.audit.models import AuditEntry
 from apps.autotask.models import AutotaskCompany, Connection, RefreshRun
 from apps.autotask.services import connection_create_sandbox, refresh_run_execute
 from apps.catalog.importers.errors import ImportValidationError
-from apps.catalog.importing import import_billing
+from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import Organization
 from apps.mappings.matching import (
     host_of,
@@ -31,6 +31,7 @@ from apps.mappings.suggestions import (
     suggestions_compute,
 )
 from apps.mappings.tasks import compute_suggestions
+from tests.catalog.factories import OrganizationFactory
 from tests.catalog.generator import write_recon_csv
 from tests.catalog.scenarios import CUSTOMER, march_rows
 from tests.mappings.suggestion_world import build_world
@@ -60,7 +61,7 @@ def company(connection, autotask_id, name, web="", **fields) -> AutotaskCompany:
 
 
 def organization(customer_id, name, domains=()) -> Organization:
-    return Organization.objects.create(customer_id=customer_id, name=name, domains=list(domains))
+    return OrganizationFactory(customer_id=customer_id, name=name, domains=list(domains))
 
 
 def suggested(connection, org) -> list[tuple[int, str, float]]:
