@@ -1,7 +1,10 @@
 """Importing a generated 1,000,000-line daily rated usage file, side by side with merely
 parsing the same file with `csv.DictReader` (issue 13's target: the import at 0.6 × the
 DictReader rate or better on PostgreSQL, peak memory under 400 MB). Both are measured in
-this run, on this machine, on the same file; the ratio is what the target is about."""
+this run, on this machine, on the same file; the ratio is what the target is about. The
+machine's speed drifts over seconds (other tenants of the host), so the parse is timed
+just before and just after the import and the two are averaged: the import is compared
+with the machine as it was around it, not with one moment of it."""
 
 import csv
 import resource
@@ -44,12 +47,13 @@ def bench_import_a_million_usage_lines(figure, tmp_path):
     # Daily usage goes to its invoice's report: the invoice (G127575010) comes first.
     invoice = write_recon_csv(tmp_path / "recon.csv", [azure_plan_recon_row()])
     import_billing([(invoice, invoice.name)], actor="bench")
-    parse_seconds = dict_reader_seconds(path)
+    parse_before = dict_reader_seconds(path)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     outcome = import_billing([(path, path.name)], actor="bench")
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    parse_seconds = (parse_before + dict_reader_seconds(path)) / 2
     assert outcome.files[0].lines == LINES
     assert BillingLine.objects.count() == LINES + 1
     per_second, parse_per_second = LINES / seconds, LINES / parse_seconds
