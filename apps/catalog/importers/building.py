@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -39,6 +39,88 @@ def make_builder(
     `names[i]` is how the file calls field i (for messages); `parsers` replaces the
     fields' own parsers; `missing`: fields whose JSON key was absent from the object.
     """
+    parsers, refusal = _parsers(fmt, indexes, names, file_name, month, parsers, missing)
+    return _compiled(fmt.record, indexes, parsers, refusal)
+
+
+def make_row_loop(
+    fmt: Format,
+    indexes: Sequence[int],
+    names: Sequence[str],
+    file_name: str,
+    month: tuple[int, int] | None,
+    *,
+    width: int,
+    pad: list[str],
+    odd: Callable[[list, int], bool],
+    first_cells: Iterable[str],
+) -> Callable[..., Iterator[Any]]:
+    """The CSV loop written out for a format and header: a generator (reader, source,
+    line of the header) → records, one per row.
+
+    A row of `width` cells whose first is not one of `first_cells` (the header's) is
+    built at once; any other goes to `odd(row, line)` first, which says to skip it (a
+    blank line, the header again) or raises. `pad` is appended to each row (the optional
+    columns the header lacks). A column whose parser is cached has few distinct values
+    (ids, dates, currencies): it keeps the previous row's text and value in the loop's own
+    variables, and parses only when the text changes, which costs less than the cache.
+    """
+    parsers, refusal = _parsers(fmt, indexes, names, file_name, month, None, ())
+    namespace: dict[str, Any] = {
+        "new": tuple.__new__,
+        "cls": fmt.record,
+        "record": None if _is_named_tuple(fmt.record) else record_factory(fmt.record),
+        "CellError": CellError,
+        "refusal": refusal,
+        "odd": odd,
+        "first_cells": frozenset(first_cells),
+        "pad": pad,
+    }
+    start, memo, values = [], [], []
+    for number, (index, parse) in enumerate(zip(indexes, parsers, strict=True)):
+        cell = f"row[{int(index)}]"
+        if parse is None:
+            values.append(cell)
+            continue
+        namespace[f"p{number}"] = parse
+        if hasattr(parse, "cache_info"):
+            start.append(f"    t{number} = c{number} = None")
+            memo += [
+                f"            v = {cell}",
+                f"            if v != t{number}:",
+                f"                c{number} = p{number}(v)",
+                f"                t{number} = v",
+            ]
+            values.append(f"c{number}")
+        else:
+            values.append(f"p{number}({cell})")
+    source = "\n".join(
+        [
+            "def rows(reader, source, previous):",
+            *start,
+            "    for row in reader:",
+            "        line = previous + 1",
+            "        previous = reader.line_num",
+            f"        if len(row) != {int(width)} or row[0] in first_cells:",
+            "            if odd(row, line):",
+            "                continue",
+            *(["        row += pad"] if pad else []),
+            "        source.records += 1",
+            "        try:",
+            *memo,
+            f"            yield {_made(fmt.record, ', '.join(values))}",
+            "        except CellError:",
+            "            raise refusal(row, line) from None",
+            "",
+        ]
+    )
+    exec(compile(source, "<csv row loop>", "exec"), namespace)  # noqa: S102 - see _compiled
+    return namespace["rows"]
+
+
+def _parsers(fmt, indexes, names, file_name, month, parsers, missing) -> tuple[list, Callable]:
+    """The parser of each field (the month check added), and the function that names the
+    cell a parser refused."""
     parsers = list(parsers or [f.parse for f in fmt.fields])
     if month is not None and fmt.month_attr:
         pos = [f.attr for f in fmt.fields].index(fmt.month_attr)
@@ -63,14 +145,31 @@ def make_builder(
                 return ImportValidationError(file_name, line, name_of[index], message)
         raise AssertionError("a parser refused a cell once and accepted it again")
 
-    return _compiled(record_factory(fmt.record), indexes, parsers, refusal)
+    return parsers, refusal
 
 
-def _compiled(record, indexes, parsers, refusal) -> Callable[[list, int], Any]:
-    """The row → record function written out: ``record(line, p0(row[3]), row[5], ...)``.
-    The generated text holds only cell numbers and the names p0, p1, ...: no text from a
-    file ever reaches it."""
-    namespace: dict[str, Any] = {"record": record, "CellError": CellError, "refusal": refusal}
+def _is_named_tuple(cls: type) -> bool:
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def _made(cls: type, arguments: str) -> str:
+    """The expression that makes a record of `cls` from the values (text)."""
+    return (
+        f"new(cls, (line, {arguments}))" if _is_named_tuple(cls) else f"record(line, {arguments})"
+    )
+
+
+def _compiled(cls: type, indexes, parsers, refusal) -> Callable[[list, int], Any]:
+    """The row → record function written out: ``record(line, p0(row[3]), row[5], ...)``
+    (a named tuple: ``new(cls, (line, ...))``, one call). The generated text holds only
+    cell numbers and the names p0, p1, ...: no text from a file ever reaches it."""
+    namespace: dict[str, Any] = {
+        "record": None if _is_named_tuple(cls) else record_factory(cls),
+        "new": tuple.__new__,
+        "cls": cls,
+        "CellError": CellError,
+        "refusal": refusal,
+    }
     values = []
     for number, (index, parse) in enumerate(zip(indexes, parsers, strict=True)):
         cell = f"row[{int(index)}]"
@@ -82,7 +181,7 @@ def _compiled(record, indexes, parsers, refusal) -> Callable[[list, int], Any]:
     source = (
         "def build(row, line):\n"
         "    try:\n"
-        f"        return record(line, {', '.join(values)})\n"
+        f"        return {_made(cls, ', '.join(values))}\n"
         "    except CellError:\n"
         "        raise refusal(row, line) from None\n"
     )
@@ -96,7 +195,7 @@ _consume = deque(maxlen=0).extend
 def record_factory(cls: type) -> Callable[..., Any]:
     """A function (source_line, *other values in field order) → an instance of `cls`.
 
-    A class whose __init__ is cheap (`UsageLine`, not frozen) is its own factory. For the
+    A class whose __init__ is cheap (not a frozen dataclass) is its own factory. For the
     frozen, slotted dataclasses of `records.py` it fills the slots directly: the generated
     __init__ sets each field through object.__setattr__, which costs more than all the
     parsing of a line. The result is the same object (same class, same fields, equal to

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from .building import bind_header, make_builder
+from .building import bind_header, make_row_loop
 from .errors import ImportValidationError
 from .formats import Format, clean_name
 from .source import TRUNCATED, SourceFile
@@ -26,25 +26,31 @@ def read_csv(source: SourceFile, fmt: Format, month: tuple[int, int] | None) -> 
             raise ImportValidationError(name, None, None, "the file is empty (no header row)")
         header_line = reader.line_num
         binding = bind_header(fmt, header, name, header_line)
-        build = make_builder(fmt, binding.indexes, binding.names, name, month)
         width = len(header)
-        pad = binding.pad
-        first_cell = {header[0], "\ufeff" + header[0]}
         clean_header = [clean_name(cell) for cell in header]
-        previous = header_line
-        for row in reader:
-            line = previous + 1
-            previous = reader.line_num
+
+        def odd(row: list, line: int) -> bool:
+            """Whether to skip a row that is not plainly one of data: a blank line, or
+            the header again (per-blob files concatenated). Refuses a row of the wrong
+            width."""
             if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
+                    return True
                 raise _width_error(name, line, width, row, reader)
-            if row[0] in first_cell and [clean_name(cell) for cell in row] == clean_header:
-                continue  # the header again: per-blob files concatenated
-            if pad:
-                row += pad
-            source.records += 1
-            yield build(row, line)
+            return [clean_name(cell) for cell in row] == clean_header
+
+        rows = make_row_loop(
+            fmt,
+            binding.indexes,
+            binding.names,
+            name,
+            month,
+            width=width,
+            pad=binding.pad,
+            odd=odd,
+            first_cells=(header[0], "\ufeff" + header[0]),
+        )
+        yield from rows(reader, source, header_line)
     except csv.Error as exc:
         message = f"the CSV is malformed: {exc}"
         if "unexpected end of data" in str(exc):

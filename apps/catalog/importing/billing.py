@@ -79,9 +79,9 @@ class Importer:
         self.outcome = ImportOutcome()
         self.references = References(self.outcome, self.month)
         self.lines_read = 0
-        # Usage file id → its amounts summed per (organization, subscription, Azure
-        # subscription, meter category): the roll-up needs no pass over a million lines.
-        self.usage_sums: dict[int, dict[tuple, Decimal]] = {}
+        # Usage file id → (organization id, subscription id) → its amounts summed per
+        # (Azure subscription, meter category): the roll-up reads no million lines.
+        self.usage_sums: dict[int, dict[tuple, dict[tuple, Decimal]]] = {}
 
     # -- files ---------------------------------------------------------------------
 
@@ -243,8 +243,11 @@ class Importer:
         usage_row = writer.usage_row
         currency = file.currency
         days_seen: set[dt.date] = set()  # usage dates checked against the month already
-        owners: dict[tuple[str, str], tuple[int, int]] = {}  # (customer, subscription) → ids
-        sums: dict[tuple, Decimal] = defaultdict(Decimal)
+        # (customer, subscription) → (organization id, subscription id, the amounts per
+        # (Azure subscription, meter category))
+        owners: dict[tuple[str, str], tuple[int, int, dict]] = {}
+        # The same by ids: lines with and without CustomerId may share a subscription.
+        sums_of: dict[tuple[int, int], dict] = {}
         invoice_number = None
         rows: list[str] = []
         append = rows.append
@@ -263,21 +266,22 @@ class Importer:
                 days_seen.add(day)
             if line.billing_currency != currency:
                 self._check_currency(file, line, line.billing_currency, "BillingCurrency")
-            ids = owners.get((line.customer_id, line.subscription_id))
-            if ids is None:
-                ids = owners[(line.customer_id, line.subscription_id)] = self._usage_owner(
-                    line, file
-                )
-            append(usage_row(line, *ids))
-            sums[(ids, line.entitlement_id, line.meter_category)] += (
-                line.billing_pre_tax_total.quantize(STORED_AMOUNT, ROUND_HALF_UP)
+            owner = owners.get((line.customer_id, line.subscription_id))
+            if owner is None:
+                ids = self._usage_owner(line, file)
+                sums = sums_of.setdefault(ids, defaultdict(Decimal))
+                owner = owners[(line.customer_id, line.subscription_id)] = (*ids, sums)
+            organization_id, subscription_id, sums = owner
+            append(usage_row(line, organization_id, subscription_id))
+            sums[(line.entitlement_id, line.meter_category)] += line.billing_pre_tax_total.quantize(
+                STORED_AMOUNT, ROUND_HALF_UP
             )
             if len(rows) >= BATCH:
                 self._write(file, rows)
                 rows = []
                 append = rows.append
         self._write(file, rows)
-        self.usage_sums[file.record.pk] = sums
+        self.usage_sums[file.record.pk] = sums_of
 
     def _usage_invoice(self, file: _File, line: UsageLine, report: BillingReport) -> None:
         """A usage line whose invoice number differs from the line before: few per file."""

@@ -79,7 +79,7 @@ def roll_up_report(
     report: BillingReport,
     outcome: ImportOutcome | None = None,
     *,
-    usage_sums: dict[int, dict[tuple, Decimal]] | None = None,
+    usage_sums: dict[int, dict[tuple, dict[tuple, Decimal]]] | None = None,
 ) -> None:
     """Recompute the report's subscription months and Azure months from its stored lines.
     `usage_sums`: the sums of usage files just imported, by file id (see `_usage_sums`)."""
@@ -153,7 +153,7 @@ def _roll_up_azure(
     report: BillingReport,
     months: list[SubscriptionMonth],
     lines: list[ReconLine],
-    usage_sums: dict[int, dict[tuple, Decimal]],
+    usage_sums: dict[int, dict[tuple, dict[tuple, Decimal]]],
 ) -> None:
     """Per organization and Azure plan: the invoice total (authoritative) and the daily
     usage as its breakdown. A difference beyond Microsoft's rounding down of each invoice
@@ -201,19 +201,20 @@ def _roll_up_azure(
     AzureMonth.objects.bulk_create(rows)
 
 
-def _usage_sums(report: BillingReport, known: dict[int, dict[tuple, Decimal]]) -> tuple:
+def _usage_sums(report: BillingReport, known: dict[int, dict[tuple, dict]]) -> tuple:
     """The report's daily usage summed per (organization, Azure plan), and within each
     per Azure subscription ("detail") and meter category. The files the importer has just
-    read are summed already (`known`: file id → amount per ((organization, subscription),
-    Azure subscription, meter category)); the lines of the report's other usage files
+    read are summed already (`known`: file id → (organization, subscription) → amount per
+    (Azure subscription, meter category)); the lines of the report's other usage files
     are summed in the database."""
     groups: dict[tuple, Decimal] = defaultdict(Decimal)
     files = report.files.filter(kind=BillingLineKindChoices.USAGE).values_list("pk", flat=True)
     others = []
     for pk in files:
         if pk in known:
-            for (owner, detail, category), amount in known[pk].items():
-                groups[(*owner, detail, category[:100])] += amount
+            for owner, amounts in known[pk].items():
+                for (detail, category), amount in amounts.items():
+                    groups[(*owner, detail, category[:100])] += amount
         else:
             others.append(pk)
     if others:
