@@ -257,6 +257,59 @@ def test_a_usage_line_without_customer_id_belongs_to_whoever_has_its_subscriptio
     assert AzureMonth.objects.get(organization=contoso).usage_total == D("2.132")  # 1.632 + 0.5
 
 
+OTHER = "00000000-0000-4000-8000-00000000000b"  # a second customer
+PLAN_2 = "cccccccc-0000-4000-8000-000000000003"  # a second Azure plan
+
+
+def unbilled(tmp_path, name: str, rows: list[dict]):
+    """A usage file without InvoiceNumber (unbilled usage imports on its own)."""
+    return write_usage_csv(tmp_path / name, [usage_row(InvoiceNumber="", **row) for row in rows])
+
+
+def test_a_line_without_customer_id_belongs_to_the_owner_of_its_subscription_at_that_line(
+    tmp_path,
+):
+    # The plan is Contoso's (an earlier import); the file's second line hands it to the
+    # other customer, so the line after it is the other customer's, the first Contoso's.
+    earlier = unbilled(
+        tmp_path, "earlier.csv", [{"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN}]
+    )
+    import_billing([(earlier, earlier.name)])
+    blank = {"CustomerId": "", "CustomerName": "", "SubscriptionId": AZURE_PLAN}
+    usage = unbilled(tmp_path, "usage.csv", [
+        {**blank, "BillingPreTaxTotal": "1"},
+        {"CustomerId": OTHER, "CustomerName": "Fabrikam", "SubscriptionId": AZURE_PLAN,
+         "BillingPreTaxTotal": "2", "UsageDate": "11/4/2025"},
+        {**blank, "BillingPreTaxTotal": "4", "UsageDate": "11/5/2025"},
+    ])  # fmt: skip
+    import_billing([(usage, usage.name)])
+
+    contoso, fabrikam = (Organization.objects.get(customer_id=c) for c in (CUSTOMER, OTHER))
+    owners = dict(
+        BillingLine.objects.filter(file__name="usage.csv").values_list(
+            "line_number", "organization"
+        )
+    )
+    assert owners == {2: contoso.pk, 3: fabrikam.pk, 4: fabrikam.pk}
+    totals = dict(AzureMonth.objects.values_list("organization", "usage_total"))
+    assert totals == {contoso.pk: D("1"), fabrikam.pk: D("6")}
+
+
+def test_a_known_customer_and_subscription_on_a_new_pair_of_lines_change_nothing(tmp_path):
+    # Both the customer and the plan were met on lines before: the third line (Contoso on
+    # the other customer's plan, under another name) neither moves the plan nor renames.
+    usage = unbilled(tmp_path, "usage.csv", [
+        {"CustomerId": CUSTOMER, "SubscriptionId": AZURE_PLAN},
+        {"CustomerId": OTHER, "CustomerName": "Fabrikam", "SubscriptionId": PLAN_2},
+        {"CustomerId": CUSTOMER, "CustomerName": "Contoso Renamed", "SubscriptionId": PLAN_2},
+    ])  # fmt: skip
+    import_billing([(usage, usage.name)])
+
+    fabrikam = Organization.objects.get(customer_id=OTHER)
+    assert Subscription.objects.get(subscription_id=PLAN_2).organization == fabrikam
+    assert Organization.objects.get(customer_id=CUSTOMER).name == "Contoso Ltd"
+
+
 def test_the_azure_month_adds_up_the_lines_as_stored(tmp_path):
     # Daily usage amounts are unrounded (8 decimals here); a line stores 6, rounded half
     # away from zero. The importer sums the lines as it reads them; the Azure month must

@@ -10,9 +10,10 @@ changes nothing and says when it was imported.
 
 import datetime as dt
 import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain
 from pathlib import Path
@@ -45,9 +46,20 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-# A big file's digest is worked out on this thread while the import reads the file
-# (hashlib lets go of the GIL while it hashes): half a second of a million-line import.
-_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-sha256")
+def _sha256_meanwhile(path: Path) -> Future:
+    """The file's digest, worked out on a thread of its own while the import reads the
+    file (hashlib lets go of the GIL while it hashes): half a second of a million-line
+    import. A thread per file, not a pool, so a process forked later holds no dead one."""
+    digest: Future = Future()
+
+    def work() -> None:
+        try:
+            digest.set_result(file_sha256(path))
+        except BaseException as exc:  # handed to whoever reads the digest
+            digest.set_exception(exc)
+
+    threading.Thread(target=work, name="file-sha256", daemon=True).start()
+    return digest
 
 
 def _known(sha: str) -> Future:
@@ -69,6 +81,45 @@ class _File:
 
     def refuse(self, line, column: str, message: str) -> ImportValidationError:
         return ImportValidationError(self.name, line.source_line, column, message)
+
+
+class _Owners:
+    """Whose each usage line of a file is, and the amounts summed per owner.
+
+    A customer's organization and a subscription are looked up (and brought up to date)
+    on the first line of each; a line without CustomerId belongs to whoever has its
+    subscription at that line. `resolve` answers (organization id, subscription id, the
+    owner's amounts per (Azure subscription, meter category)) and remembers it per
+    (customer, subscription) in `by_pair` for lines with a CustomerId.
+    """
+
+    def __init__(self, references: References, file: _File):
+        self.references, self.file = references, file
+        self.by_pair: dict[tuple[str, str], tuple[int, int, dict]] = {}
+        self.organizations: dict[str, int] = {}  # CustomerId → organization id
+        self.subscriptions: dict[str, int] = {}  # SubscriptionId → subscription id
+        self.sums: dict[tuple[int, int], dict[tuple, Decimal]] = {}
+
+    def resolve(self, line: UsageLine) -> tuple[int, int, dict]:
+        references = self.references
+        if not line.customer_id:
+            if line.subscription_id not in references.subscriptions:
+                self.file.writer.pause()  # the look-up query
+            return self._with_sums(references.owner_of(line, self.file.name))
+        organization_id = self.organizations.get(line.customer_id)
+        subscription_id = self.subscriptions.get(line.subscription_id)
+        if organization_id is None or subscription_id is None:
+            self.file.writer.pause()
+            organization = references.organization(line)
+            organization_id = self.organizations[line.customer_id] = organization.pk
+            subscription = references.of_usage_line(line, organization)
+            subscription_id = self.subscriptions[line.subscription_id] = subscription.pk
+        owner = self._with_sums((organization_id, subscription_id))
+        self.by_pair[(line.customer_id, line.subscription_id)] = owner
+        return owner
+
+    def _with_sums(self, ids: tuple[int, int]) -> tuple[int, int, dict]:
+        return (*ids, self.sums.setdefault(ids, defaultdict(Decimal)))
 
 
 class Importer:
@@ -125,7 +176,7 @@ class Importer:
         if BillingFile.objects.filter(size=path.stat().st_size).exists():
             sha = file_sha256(path)
             return _known(sha), BillingFile.objects.filter(sha256=sha).first()
-        return _HASHING.submit(file_sha256, path), None
+        return _sha256_meanwhile(path), None
 
     def _read(self, file: _File) -> None:
         try:
@@ -243,11 +294,8 @@ class Importer:
         usage_row = writer.usage_row
         currency = file.currency
         days_seen: set[dt.date] = set()  # usage dates checked against the month already
-        # (customer, subscription) → (organization id, subscription id, the amounts per
-        # (Azure subscription, meter category))
-        owners: dict[tuple[str, str], tuple[int, int, dict]] = {}
-        # The same by ids: lines with and without CustomerId may share a subscription.
-        sums_of: dict[tuple[int, int], dict] = {}
+        owners = _Owners(self.references, file)
+        owner_of = owners.by_pair.get
         invoice_number = None
         rows: list[str] = []
         append = rows.append
@@ -266,11 +314,9 @@ class Importer:
                 days_seen.add(day)
             if line.billing_currency != currency:
                 self._check_currency(file, line, line.billing_currency, "BillingCurrency")
-            owner = owners.get((line.customer_id, line.subscription_id))
+            owner = owner_of((line.customer_id, line.subscription_id))
             if owner is None:
-                ids = self._usage_owner(line, file)
-                sums = sums_of.setdefault(ids, defaultdict(Decimal))
-                owner = owners[(line.customer_id, line.subscription_id)] = (*ids, sums)
+                owner = owners.resolve(line)
             organization_id, subscription_id, sums = owner
             append(usage_row(line, organization_id, subscription_id))
             sums[(line.entitlement_id, line.meter_category)] += line.billing_pre_tax_total.quantize(
@@ -281,7 +327,7 @@ class Importer:
                 rows = []
                 append = rows.append
         self._write(file, rows)
-        self.usage_sums[file.record.pk] = sums_of
+        self.usage_sums[file.record.pk] = owners.sums
 
     def _usage_invoice(self, file: _File, line: UsageLine, report: BillingReport) -> None:
         """A usage line whose invoice number differs from the line before: few per file."""
@@ -299,16 +345,6 @@ class Importer:
                 f"invoice {number} belongs to the {other} report, the lines before it to "
                 f"{report}: import the daily usage of each invoice as its own file",
             )
-
-    def _usage_owner(self, line: UsageLine, file: _File) -> tuple[int, int]:
-        """(organization id, subscription id) of a usage line, on the first line of each
-        customer and subscription."""
-        references = self.references
-        file.writer.pause()
-        if not line.customer_id:
-            return references.owner_of(line, file.name)
-        organization = references.organization(line)
-        return organization.pk, references.of_usage_line(line, organization).pk
 
     @staticmethod
     def _check_currency(file: _File, line, currency: str, column: str) -> None:
