@@ -174,9 +174,13 @@ CACHES["progress"] = (
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(VAR_DIR / "progress"),
-        "KEY_PREFIX": KEY_SPACE,
+        # A folder per key space: the file cache culls (and clears) a whole folder.
+        "LOCATION": str(VAR_DIR / "progress" / KEY_SPACE),
         "TIMEOUT": 24 * 3600,
+        # Never culled: a third of the entries, dropped at random past MAX_ENTRIES, would
+        # take live heartbeats and cancel requests with them. A run leaves a few small
+        # entries, which expire after a day.
+        "OPTIONS": {"MAX_ENTRIES": 10**9},
     }
 )
 

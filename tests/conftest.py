@@ -94,6 +94,21 @@ def fast_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def no_progress_from_other_tests():
+    """Run numbers start again in every test database: progress, heartbeats and cancel
+    requests a test left in the progress files must not reach the next test's runs. (The
+    file cache is this process's own folder; Redis keys are left alone, since clearing
+    Redis would clear the other processes' queues too.)"""
+    from django.core.cache import caches
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    progress = caches["progress"]
+    if isinstance(progress, FileBasedCache):
+        progress.clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_the_audit_guard():
     """Transactional tests end with ``manage.py flush`` (TRUNCATE on PostgreSQL, DELETE on

@@ -135,8 +135,14 @@ def _key(connection_id: int, token: str) -> str:
 
 
 def _save(state: dict, **changes) -> dict:
+    """Save the test's state with `changes`; a test already ended (by its worker, or by the
+    page giving up on it) stays as it ended."""
+    key = _key(state["connection_id"], state["token"])
+    stored = cache.get(key)
+    if stored is not None and stored["finished"]:
+        return stored
     state.update(changes)
-    cache.set(_key(state["connection_id"], state["token"]), state, STATE_SECONDS)
+    cache.set(key, state, STATE_SECONDS)
     return state
 
 
@@ -175,13 +181,15 @@ def connection_test_execute(*, connection_id: int, token: str, user_id=None) -> 
     (the claim is an atomic cache ``add``)."""
     key = _key(connection_id, token)
     state = cache.get(key)
-    if state is None or not cache.add(f"{key}:claim", "worker", STATE_SECONDS):
+    # The claim holds the time it was taken: a worker that dies before its first beat is
+    # noticed by the status view all the same.
+    if state is None or not cache.add(f"{key}:claim", time.time(), STATE_SECONDS):
         return None
+    _save(state, status=Status.RUNNING, beat_at=time.time())
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None:
         return _save(state, status=Status.FAILED, finished=True, error="The connection is gone.")
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    _save(state, status=Status.RUNNING, beat_at=time.time())
 
     def on_step(result: dict) -> None:
         _save(
@@ -220,8 +228,11 @@ def connection_test_status(*, connection: Connection, token: str | None) -> dict
     signs = [state["beat_at"], last_beat(key) or 0]
     if time.time() - max(signs) <= settings.RUN_STALE_SECONDS:
         return state
-    if state["status"] == Status.QUEUED and not cache.add(f"{key}:claim", "lost", STATE_SECONDS):
-        return cache.get(key)  # a worker has taken it this moment
+    claimed = state["status"] == Status.QUEUED and not cache.add(
+        f"{key}:claim", time.time(), STATE_SECONDS
+    )
+    if claimed and time.time() - (cache.get(f"{key}:claim") or 0) <= settings.RUN_STALE_SECONDS:
+        return cache.get(key)  # a worker took it a moment ago
     return _save(
         state,
         status=Status.LOST,

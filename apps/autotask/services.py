@@ -37,13 +37,14 @@ logger = logging.getLogger(__name__)
 SANDBOX_URL = "http://127.0.0.1:8765"
 FULL_REFRESH_EVERY = dt.timedelta(hours=24)
 BUSY_RETRY_SECONDS = 15 * 60  # a deferred run found another refresh active
-AUDITED_FIELDS = [*EDITABLE_FIELDS, "is_sandbox", "zone_url", "default_markups"]
+COLUMNS_AUDITED = [*EDITABLE_FIELDS, "is_sandbox", "zone_url"]  # the connection's own columns
+AUDITED_FIELDS = [*COLUMNS_AUDITED, "default_markups"]
 
 
 def connection_snapshot(connection: Connection) -> dict:
     """What the audit log keeps of a connection: everything but the secret; the default
     markups (rows of their own) as one dict, record type → percent as text."""
-    snapshot = {name: getattr(connection, name) for name in AUDITED_FIELDS[:-1]}
+    snapshot = {name: getattr(connection, name) for name in COLUMNS_AUDITED}
     markups = connection_default_markups(connection=connection)
     snapshot["default_markups"] = {name: str(percent) for name, percent in markups.items()}
     return snapshot

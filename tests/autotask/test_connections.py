@@ -6,6 +6,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django_q.conf import Conf
 
@@ -186,6 +187,18 @@ def test_a_test_whose_worker_died_ends_saying_so(
     with pytest.raises(WorkerKilled):
         tasks.connection_test_execute(connection.pk, token, administrator.pk)
     assert "Testing: step 1 of 12." in client.get(status_url(connection, token)).content.decode()
+    time.sleep(1.2)
+    card = client.get(status_url(connection, token)).content.decode()
+    assert "No answer from the worker after 1 s; is the worker running?" in card
+    assert "hx-trigger" not in card and "Test again" in card
+
+
+def test_a_worker_killed_as_it_takes_the_test_is_noticed_too(client, queued_test, settings):
+    # The worker took the test (its claim is in the cache) and died before saying so.
+    settings.RUN_STALE_SECONDS = 1
+    connection, token, _ = queued_test
+    assert cache.add(f"{testing._key(connection.pk, token)}:claim", time.time(), 3600)
+    assert "Test queued" in client.get(status_url(connection, token)).content.decode()
     time.sleep(1.2)
     card = client.get(status_url(connection, token)).content.decode()
     assert "No answer from the worker after 1 s; is the worker running?" in card

@@ -215,3 +215,15 @@ def test_a_run_started_again_is_not_judged_by_the_dead_workers_last_beat(setting
     progress_set(f"{progress_key(run.pk)}-beat", {"at": time.time() - 3600})
     assert import_run_interrupt_stale() == []
     assert ImportRun.objects.get(pk=run.pk).status == "running"
+
+
+def test_many_runs_progress_never_culls_a_live_heartbeat():
+    # Django's file cache drops a third of its entries at random past 300 by default: a
+    # live run's heartbeat must not go with them, however many runs left entries.
+    from apps.core.progress import progress_get, progress_set
+
+    progress_set("import-1-beat", {"at": 1})
+    for number in range(2, 2000):  # past 300 some twenty times over
+        progress_set(f"import-{number}", {"lines_read": number})
+    assert progress_get("import-1-beat") == {"at": 1}
+    assert progress_get("import-1999") == {"lines_read": 1999}

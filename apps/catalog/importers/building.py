@@ -66,34 +66,19 @@ def make_row_loop(
     variables, and parses only when the text changes, which costs less than the cache.
     """
     parsers, refusal = _parsers(fmt, indexes, names, file_name, month, None, ())
-    namespace: dict[str, Any] = {
-        "new": tuple.__new__,
-        "cls": fmt.record,
-        "record": None if _is_named_tuple(fmt.record) else record_factory(fmt.record),
-        "CellError": CellError,
-        "refusal": refusal,
-        "odd": odd,
-        "first_cells": frozenset(first_cells),
-        "pad": pad,
-    }
-    start, memo, values = [], [], []
-    for number, (index, parse) in enumerate(zip(indexes, parsers, strict=True)):
-        cell = f"row[{int(index)}]"
-        if parse is None:
-            values.append(cell)
-            continue
-        namespace[f"p{number}"] = parse
-        if hasattr(parse, "cache_info"):
+    namespace, values = _written(fmt.record, indexes, parsers, refusal)
+    namespace.update(odd=odd, first_cells=frozenset(first_cells), pad=pad)
+    start, memo = [], []
+    for number, parse in enumerate(parsers):
+        if parse is not None and hasattr(parse, "cache_info"):
             start.append(f"    t{number} = c{number} = None")
             memo += [
-                f"            v = {cell}",
+                f"            v = row[{int(indexes[number])}]",
                 f"            if v != t{number}:",
                 f"                c{number} = p{number}(v)",
                 f"                t{number} = v",
             ]
-            values.append(f"c{number}")
-        else:
-            values.append(f"p{number}({cell})")
+            values[number] = f"c{number}"
     source = "\n".join(
         [
             "def rows(reader, source, previous):",
@@ -114,7 +99,7 @@ def make_row_loop(
             "",
         ]
     )
-    exec(compile(source, "<csv row loop>", "exec"), namespace)  # noqa: S102 - see _compiled
+    exec(compile(source, "<csv row loop>", "exec"), namespace)  # noqa: S102 - see _written
     return namespace["rows"]
 
 
@@ -159,10 +144,10 @@ def _made(cls: type, arguments: str) -> str:
     )
 
 
-def _compiled(cls: type, indexes, parsers, refusal) -> Callable[[list, int], Any]:
-    """The row → record function written out: ``record(line, p0(row[3]), row[5], ...)``
-    (a named tuple: ``new(cls, (line, ...))``, one call). The generated text holds only
-    cell numbers and the names p0, p1, ...: no text from a file ever reaches it."""
+def _written(cls: type, indexes, parsers, refusal) -> tuple[dict[str, Any], list[str]]:
+    """What generated code runs with (the names it uses), and each field's value as an
+    expression: ``row[5]``, or ``p3(row[7])`` for a field with a parser. The text holds
+    only cell numbers and the names p0, p1, ...: no text from a file ever reaches it."""
     namespace: dict[str, Any] = {
         "record": None if _is_named_tuple(cls) else record_factory(cls),
         "new": tuple.__new__,
@@ -178,6 +163,13 @@ def _compiled(cls: type, indexes, parsers, refusal) -> Callable[[list, int], Any
         else:
             namespace[f"p{number}"] = parse
             values.append(f"p{number}({cell})")
+    return namespace, values
+
+
+def _compiled(cls: type, indexes, parsers, refusal) -> Callable[[list, int], Any]:
+    """The row → record function written out: ``record(line, p0(row[3]), row[5], ...)``
+    (a named tuple: ``new(cls, (line, ...))``, one call)."""
+    namespace, values = _written(cls, indexes, parsers, refusal)
     source = (
         "def build(row, line):\n"
         "    try:\n"
@@ -185,7 +177,7 @@ def _compiled(cls: type, indexes, parsers, refusal) -> Callable[[list, int], Any
         "    except CellError:\n"
         "        raise refusal(row, line) from None\n"
     )
-    exec(compile(source, "<row builder>", "exec"), namespace)  # noqa: S102 - see above
+    exec(compile(source, "<row builder>", "exec"), namespace)  # noqa: S102 - see _written
     return namespace["build"]
 
 

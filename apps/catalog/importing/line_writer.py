@@ -60,7 +60,6 @@ class LineWriter:
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
         self._cursor = None
         self._copy = None
-        self._pending: list = []
         self._date_text: dict = {None: NULL}
         self._category_text: dict[str, str] = {}
 

@@ -30,29 +30,23 @@ class ImportRunListView(ObjectListView):
     search_placeholder = "Search user or error"
 
     def get_queryset(self):
-        running = ImportRun.objects.filter(status=ImportRunStatusChoices.RUNNING)
-        if running.exists():
-            import_run_interrupt_stale(runs=running)
+        import_run_interrupt_stale()  # a page never shows "Running" for a dead worker
         return ImportRun.objects.select_related("created_by")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_operate"] = has_role(self.request.user, Role.OPERATOR)
-        if not ImportRun.objects.exists():
+        if not context["table"].paginator.count and not ImportRun.objects.exists():
             context["empty_text"] = (
                 "Nothing imported yet. Operators import Partner Center files with “Import files”."
             )
         return context
 
 
-def _notice_dead_workers(runs: list[ImportRun]) -> None:
+def _notice_dead_worker(run: ImportRun) -> None:
     """A page never shows "Running" for a run whose worker died (see apps/core/runs.py)."""
-    running = [run for run in runs if run.status == ImportRunStatusChoices.RUNNING]
-    if running:
-        for run in import_run_interrupt_stale(runs=running):
-            for shown in runs:
-                if shown.pk == run.pk:
-                    shown.status, shown.error = run.status, run.error
+    if run.status == ImportRunStatusChoices.RUNNING and import_run_interrupt_stale(runs=[run]):
+        run.refresh_from_db()
 
 
 class ImportRunCreateView(RoleRequiredMixin, View):
@@ -75,7 +69,7 @@ class ImportRunCreateView(RoleRequiredMixin, View):
 
 
 def _context(run: ImportRun, user) -> dict:
-    _notice_dead_workers([run])
+    _notice_dead_worker(run)
     progress = import_run_progress(run)
     total = progress.get("lines_total") or 0
     read = progress.get("lines_read") or 0
