@@ -147,6 +147,9 @@ def test_reads_survive_500_503_dropped_connections_and_thread_limits(sandbox):
         json={
             "fail_rate": 0.3,
             "fail_kinds": ["500", "503", "drop", "429"],
+            # The same faults each time: unseeded, about one run in fifty met more faults
+            # in a row than the eleven tries allow.
+            "fault_seed": 11,
             # And for certain, one of each on the first requests.
             "scripts": [
                 {"method": "POST", "entity": "Companies", "nth": 1, "fault": kind, "when": "before"}
@@ -158,7 +161,7 @@ def test_reads_survive_500_503_dropped_connections_and_thread_limits(sandbox):
     rows = client.query_all("Companies")
     assert sorted(row["id"] for row in rows) == sorted(ids)
     injected = sandbox.admin("GET", "/counters").json()["faults_injected"]
-    assert injected >= 4
+    assert injected > 4  # the four scripted ones and random ones
     assert client.requests_made == 3 + injected  # every failed read was asked again
 
 
