@@ -16,6 +16,7 @@ from apps.autotask.choices import (
 from apps.autotask.config import url_allowed
 from apps.core.choices import RecordType
 from apps.core.crypto import decrypt_text, encrypt_text
+from apps.core.fields import queued_at_field
 
 DEFAULT_API_ROOT = "https://webservices2.autotask.net/atservicesrest/"
 
@@ -255,6 +256,7 @@ class RefreshRun(models.Model):
         related_name="+",
         verbose_name="requested by",
     )
+    queued_at = queued_at_field()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="queued")
     started_at = models.DateTimeField(null=True, blank=True, verbose_name="started")
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name="finished")

@@ -29,7 +29,7 @@ from apps.autotask.markups import connection_default_markups, connection_default
 from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_hosts_allowed
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
-from apps.core.runs import heartbeat, interrupt_if_worker_lost
+from apps.core.runs import hand_lost_tasks_again, heartbeat, interrupt_if_worker_lost
 from apps.sandbox.credentials import DEFAULT_CREDENTIALS
 
 logger = logging.getLogger(__name__)
@@ -287,14 +287,17 @@ def refresh_run_create(*, connection: Connection, full: bool, user=None) -> Refr
         raise RefreshAlreadyRunning(
             f"A refresh of {connection.name} is already queued or running."
         ) from None
-    transaction.on_commit(
-        lambda: async_task(
-            "apps.autotask.tasks.connection_refresh",
-            run.pk,
-            task_name=f"refresh {connection.name} #{run.pk}",
-        )
-    )
+    transaction.on_commit(lambda: _queue(run))
     return run
+
+
+def _queue(run: RefreshRun) -> None:
+    RefreshRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
+    async_task(
+        "apps.autotask.tasks.connection_refresh",
+        run.pk,
+        task_name=f"refresh {run.connection.name} #{run.pk}",
+    )
 
 
 def _claim(run_id: int) -> bool:
@@ -365,10 +368,14 @@ def _refresh_key(run_id: int) -> str:
 def refresh_run_interrupt_stale(*, runs=None) -> list[RefreshRun]:
     """Refreshes whose worker died (no heartbeat, apps/core/runs.py) are marked
     interrupted, so the Refresh button and the hourly schedule start a new one (a refresh
-    only upserts rows: what the dead worker read is kept, nothing is half-written)."""
+    only upserts rows: what the dead worker read is kept, nothing is half-written).
+    Queued ones whose task was lost are handed to a worker again: one left queued would
+    keep every later refresh of its connection out."""
     if runs is None:
         runs = RefreshRun.objects.all()
-    found = []
+    found = hand_lost_tasks_again(
+        runs.select_related("connection"), status=RefreshRunStatusChoices.QUEUED, queue=_queue
+    )
     for run in runs.filter(status=RefreshRunStatusChoices.RUNNING):
         if interrupt_if_worker_lost(
             run,

@@ -16,6 +16,7 @@ from apps.catalog.choices import (
 )
 from apps.core.choices import RecordType
 from apps.core.expressions import DayOfMonth
+from apps.core.fields import queued_at_field
 
 MONEY = {"max_digits": 20, "decimal_places": 6}
 QUANTITY = {"max_digits": 24, "decimal_places": 10}
@@ -376,6 +377,7 @@ class ImportRun(models.Model):
         related_name="+",
         verbose_name="imported by",
     )
+    queued_at = queued_at_field()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="queued")
     started_at = models.DateTimeField(null=True, blank=True, verbose_name="started")
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name="finished")

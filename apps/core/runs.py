@@ -11,9 +11,14 @@ Every kind of run (import, refresh, and later export and fetch) follows one patt
   worker (killed, out of memory, the host gone): ``has_lost_its_worker()`` says so, the
   run's service marks it interrupted and queues it again (by itself up to
   ``RUN_AUTO_RETRIES`` times, then with a person's click). Whatever the dead worker had
-  written was in a transaction that never committed, or is in the run's ledger.
+  written was in a transaction that never committed, or is in the run's ledger;
+- a run still "queued" ``RUN_STALE_SECONDS`` after it was handed to the task queue
+  (``queued_at``) may have lost its task with a worker cluster that had fetched it:
+  ``hand_lost_tasks_again()`` hands it to the queue again (the claim makes a second
+  delivery of a task that was not lost do nothing).
 """
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -102,3 +107,24 @@ def interrupt_if_worker_lost(
         )
     )
     return bool(marked)
+
+
+def hand_lost_tasks_again(runs, *, status, queue) -> list:
+    """Hand each of ``runs`` still in ``status`` (queued) longer than ``RUN_STALE_SECONDS``
+    after it was handed to the task queue to ``queue`` again. A worker cluster fetches
+    tasks ahead of its workers, and one killed takes those with it (Redis hands a task
+    out once). ``queued_at`` moves on in a conditional UPDATE, so of two processes noticing
+    at once one hands it on."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
+    found = []
+    for run in runs.filter(status=status, queued_at__lt=stale):
+        moved = (
+            type(run)
+            .objects.filter(pk=run.pk, status=status, queued_at=run.queued_at)
+            .update(queued_at=timezone.now())
+        )
+        if moved:
+            logger.info("%s still queued since %s: handed to a worker again", run, run.queued_at)
+            queue(run)
+            found.append(run)
+    return found

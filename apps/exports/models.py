@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Organization, Subscription
+from apps.core.fields import queued_at_field
 from apps.exports.choices import (
     ACTIVE_STATUSES,
     ExportItemStatusChoices,
@@ -102,11 +103,7 @@ class ExportRun(models.Model):
         help_text="The last attempt ran in the command's own process, not in a worker: "
         "stopped, it is the command's to continue.",
     )  # fmt: skip
-    queued_at = models.DateTimeField(
-        null=True, blank=True, verbose_name="handed to a worker",
-        help_text="When the run was last handed to the task queue (queued again when a "
-        "worker that had taken the task died before starting it).",
-    )  # fmt: skip
+    queued_at = queued_at_field()
     reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name="looked at")
     reviewed_by_name = models.CharField(max_length=150, blank=True, verbose_name="looked at by")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="queued")

@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
-from apps.core.runs import has_lost_its_worker, interrupt_if_worker_lost, stale_message
+from apps.core.runs import (
+    hand_lost_tasks_again,
+    has_lost_its_worker,
+    interrupt_if_worker_lost,
+    stale_message,
+)
 from apps.exports.choices import ExportRunStatusChoices
 from apps.exports.models import ExportRun
 from apps.exports.queueing import _run_details, export_run_queue, export_run_requeue, run_key
@@ -63,17 +68,9 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
 
 def _queue_lost_tasks(runs) -> list[ExportRun]:
     """Runs still queued long after they were handed to the task queue are handed to it
-    again: a worker cluster fetches tasks ahead of its workers, and one killed takes
-    those with it (Redis hands a task out once). A second delivery of a task that was
-    not lost does nothing (`_claim`)."""
-    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
-    found = []
-    for run in runs.filter(status=Status.QUEUED, queued_at__lt=stale):
-        logger.info("Export #%s still queued since %s: handed to a worker again", run.pk,
-                    run.queued_at)  # fmt: skip
-        export_run_queue(run)
-        found.append(run)
-    return found
+    again (`hand_lost_tasks_again`); a second delivery of a task that was not lost does
+    nothing (`_claim`)."""
+    return hand_lost_tasks_again(runs, status=Status.QUEUED, queue=export_run_queue)
 
 
 def _continue_overdue_waits(runs) -> list[ExportRun]:

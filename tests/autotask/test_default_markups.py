@@ -56,18 +56,27 @@ def test_a_change_is_audited_as_a_dict_before_and_after(connection):
 def test_the_migration_turns_the_json_into_rows():
     before = [("autotask", "0004_connection_export_on_schedule")]
     after = [("autotask", "0005_default_markup_rows_one_active_refresh")]
-    executor = MigrationExecutor(db_connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps.get_model("autotask", "Connection")
-    common = {"username": "u", "integration_code": "c", "secret_encrypted": "x"}
-    markups = {"license_based": "10", "azure_plan": 12.5, "marketplace": "", "savings_plan": "x"}
-    old.objects.create(name="A", default_markups=markups, **common)
-    old.objects.create(name="B", default_markups={}, **common)
-    executor = MigrationExecutor(db_connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    rows = DefaultMarkup.objects.order_by("connection__name", "record_type")
-    assert [(row.connection.name, row.record_type, row.percent) for row in rows] == [
-        ("A", "azure_plan", Decimal("12.50")),
-        ("A", "license_based", Decimal("10.00")),
-    ]  # blank and "not a number" priced nothing before either
+    try:
+        executor = MigrationExecutor(db_connection)
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps.get_model("autotask", "Connection")
+        common = {"username": "u", "integration_code": "c", "secret_encrypted": "x"}
+        markups = {
+            "license_based": "10",
+            "azure_plan": 12.5,
+            "marketplace": "",
+            "savings_plan": "x",
+        }
+        old.objects.create(name="A", default_markups=markups, **common)
+        old.objects.create(name="B", default_markups={}, **common)
+        executor = MigrationExecutor(db_connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        rows = DefaultMarkup.objects.order_by("connection__name", "record_type")
+        assert [(row.connection.name, row.record_type, row.percent) for row in rows] == [
+            ("A", "azure_plan", Decimal("12.50")),
+            ("A", "license_based", Decimal("10.00")),
+        ]  # blank and "not a number" priced nothing before either
+    finally:  # the schema the other tests of this process expect
+        executor = MigrationExecutor(db_connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -28,7 +28,7 @@ from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import ImportRun
 from apps.catalog.prices.list_import import import_price_list
 from apps.core.progress import progress_clear, progress_get, progress_set
-from apps.core.runs import heartbeat, interrupt_if_worker_lost
+from apps.core.runs import hand_lost_tasks_again, heartbeat, interrupt_if_worker_lost
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def import_run_create(
 
 
 def _queue(run: ImportRun) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
     async_task("apps.catalog.tasks.import_run_execute", run.pk, task_name=f"import #{run.pk}")
 
 
@@ -213,12 +214,14 @@ def _import(run: ImportRun, state: dict) -> tuple[dict, int]:
 
 def import_run_interrupt_stale(*, runs=None) -> list[ImportRun]:
     """Mark running imports whose worker died as interrupted, and queue each again by
-    itself while it has automatic attempts left. Called every minute by the schedule and
-    by the run's page, so a page never shows "Running" for a dead worker."""
+    itself while it has automatic attempts left; hand queued ones whose task was lost to
+    a worker again. Called every minute by the schedule and by the run's page, so a page
+    never shows "Running" for a dead worker, nor "Queued" for a lost task."""
     if runs is None:
-        runs = ImportRun.objects.filter(status=ImportRunStatusChoices.RUNNING)
+        runs = ImportRun.objects.all()
+    handed = hand_lost_tasks_again(runs, status=ImportRunStatusChoices.QUEUED, queue=_queue)
     interrupted = []
-    for run in runs:
+    for run in runs.filter(status=ImportRunStatusChoices.RUNNING):
         if not interrupt_if_worker_lost(
             run,
             key=progress_key(run.pk),
@@ -236,7 +239,7 @@ def import_run_interrupt_stale(*, runs=None) -> list[ImportRun]:
         if run.attempts <= settings.RUN_AUTO_RETRIES:
             run = _requeue(run, note="started again by itself")
         interrupted.append(run)
-    return interrupted
+    return handed + interrupted
 
 
 def _requeue(run: ImportRun, *, note: str) -> ImportRun:

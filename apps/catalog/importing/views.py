@@ -30,7 +30,7 @@ class ImportRunListView(ObjectListView):
     search_placeholder = "Search user or error"
 
     def get_queryset(self):
-        import_run_interrupt_stale()  # a page never shows "Running" for a dead worker
+        import_run_interrupt_stale()  # never "Running" for a dead worker (_notice_dead_worker)
         return ImportRun.objects.select_related("created_by")
 
     def get_context_data(self, **kwargs):
@@ -44,8 +44,12 @@ class ImportRunListView(ObjectListView):
 
 
 def _notice_dead_worker(run: ImportRun) -> None:
-    """A page never shows "Running" for a run whose worker died (see apps/core/runs.py)."""
-    if run.status == ImportRunStatusChoices.RUNNING and import_run_interrupt_stale(runs=[run]):
+    """A page never shows "Running" for a run whose worker died, nor "Queued" for one
+    whose task was lost (see apps/core/runs.py)."""
+    active = (ImportRunStatusChoices.QUEUED, ImportRunStatusChoices.RUNNING)
+    if run.status in active and import_run_interrupt_stale(
+        runs=ImportRun.objects.filter(pk=run.pk)
+    ):
         run.refresh_from_db()
 
 
