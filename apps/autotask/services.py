@@ -301,15 +301,20 @@ def _queue(run: RefreshRun) -> None:
 
 
 def _claim(run_id: int) -> bool:
-    """Start a queued or deferred run, once. A deferred one waits again while another
-    refresh of its connection is active (the database refuses a second)."""
+    """Start a queued run, or a deferred one whose time has come, once. A deferred one
+    waits again while another refresh of its connection is active (the database refuses a
+    second). A task arriving before a deferred run's time (a second delivery of the task
+    that queued it) leaves the run to its schedule."""
+    statuses = [RefreshRunStatusChoices.QUEUED]
+    resume_pending = Schedule.objects.filter(
+        name=_resume_name(run_id), next_run__gt=timezone.now()
+    ).exclude(repeats=0)
+    if not resume_pending.exists():
+        statuses.append(RefreshRunStatusChoices.DEFERRED)
     try:
         with transaction.atomic():
             return bool(
-                RefreshRun.objects.filter(
-                    pk=run_id,
-                    status__in=[RefreshRunStatusChoices.QUEUED, RefreshRunStatusChoices.DEFERRED],
-                ).update(
+                RefreshRun.objects.filter(pk=run_id, status__in=statuses).update(
                     status=RefreshRunStatusChoices.RUNNING, started_at=timezone.now(), error=""
                 )
             )
@@ -387,9 +392,13 @@ def refresh_run_interrupt_stale(*, runs=None) -> list[RefreshRun]:
     return found
 
 
+def _resume_name(run_id: int) -> str:
+    return f"autotask: resume refresh #{run_id}"
+
+
 def _retry_later(run: RefreshRun, seconds: float) -> None:
     Schedule.objects.update_or_create(
-        name=f"autotask: resume refresh #{run.pk}",
+        name=_resume_name(run.pk),
         defaults={
             "func": "apps.autotask.tasks.connection_refresh",
             "args": repr((run.pk,)),

@@ -25,6 +25,7 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.progress import progress_clear, progress_get, progress_set
@@ -114,7 +115,7 @@ def hand_lost_tasks_again(runs, *, status, queue) -> list:
     after it was handed to the task queue to ``queue`` again. A worker cluster fetches
     tasks ahead of its workers, and one killed takes those with it (Redis hands a task
     out once). ``queued_at`` moves on in a conditional UPDATE, so of two processes noticing
-    at once one hands it on."""
+    at once one hands it on, once the caller's transaction commits."""
     stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS)
     found = []
     for run in runs.filter(status=status, queued_at__lt=stale):
@@ -124,7 +125,10 @@ def hand_lost_tasks_again(runs, *, status, queue) -> list:
             .update(queued_at=timezone.now())
         )
         if moved:
-            logger.info("%s still queued since %s: handed to a worker again", run, run.queued_at)
-            queue(run)
+            logger.info(
+                "%s #%s still queued since %s: handed to a worker again",
+                type(run).__name__, run.pk, run.queued_at,
+            )  # fmt: skip
+            transaction.on_commit(lambda run=run: queue(run))
             found.append(run)
     return found

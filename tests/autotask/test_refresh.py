@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from django.utils import timezone
+from django_q.models import Schedule
 
 from apps.autotask.models import (
     AutotaskBillingCode,
@@ -234,9 +236,27 @@ def test_past_ninety_percent_of_the_budget_the_refresh_is_deferred(sandbox):
     run = refresh(connection, full=True)
     assert run.status == "deferred"
     assert "tries again later" in run.error
-    from django_q.models import Schedule
-
     assert Schedule.objects.filter(name=f"autotask: resume refresh #{run.pk}").exists()
+
+
+def test_a_deferred_refresh_waits_for_its_schedule_not_for_a_second_delivery(sandbox):
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10, "threshold_latency_scale": 0})
+    for _ in range(9):
+        sandbox.get("/ThresholdInformation")
+    connection = connection_create_sandbox(url=sandbox.root)
+    run = refresh(connection, full=True)
+    assert run.status == "deferred"
+    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10_000})
+    sent = requests_logged(sandbox)
+
+    # The task that queued the run, delivered again (handed on while a worker was busy).
+    again = refresh_run_execute(run_id=run.pk)
+    assert (again.status, again.started_at) == ("deferred", run.started_at)  # not taken
+    assert requests_logged(sandbox) == sent  # Autotask was left alone
+    # The schedule's time has come: the scheduler sends the same task, and it runs.
+    resume = Schedule.objects.get(name=f"autotask: resume refresh #{run.pk}")
+    Schedule.objects.filter(pk=resume.pk).update(next_run=timezone.now())
+    assert refresh_run_execute(run_id=run.pk).status == "succeeded"
 
 
 # A connection has one refresh at a time (the database refuses a second), but its API is

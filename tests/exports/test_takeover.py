@@ -26,7 +26,9 @@ def connection(sandbox, tmp_path):
     return small_world(sandbox, tmp_path)
 
 
-def test_a_run_queued_long_ago_is_handed_to_a_worker_again(sandbox, connection, settings):
+def test_a_run_queued_long_ago_is_handed_to_a_worker_again(
+    sandbox, connection, settings, django_capture_on_commit_callbacks
+):
     settings.RUN_STALE_SECONDS = 60
     run = export_run_create(connection=connection, report=BillingReport.objects.get())
     export_run_queue(run)
@@ -38,7 +40,8 @@ def test_a_run_queued_long_ago_is_handed_to_a_worker_again(sandbox, connection, 
     ExportRun.objects.filter(pk=run.pk).update(queued_at=long_ago)
     broker = get_broker()
     before = broker.queue_size()
-    assert [found.pk for found in export_run_interrupt_stale()] == [run.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [found.pk for found in export_run_interrupt_stale()] == [run.pk]
     assert broker.queue_size() == before + 1
     run.refresh_from_db()
     assert run.status == "queued" and run.queued_at > long_ago
