@@ -228,23 +228,22 @@ def test_a_second_refresh_is_refused_while_one_is_active(
             refresh_run_create(connection=connection, full=False)
 
 
-def test_past_ninety_percent_of_the_budget_the_refresh_is_deferred(sandbox):
+def refresh_past_ninety_percent_of_the_budget(sandbox) -> RefreshRun:
     sandbox.admin("POST", "/faults", json={"requests_per_hour": 10, "threshold_latency_scale": 0})
     for _ in range(9):
         sandbox.get("/ThresholdInformation")
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = refresh(connection, full=True)
+    return refresh(connection_create_sandbox(url=sandbox.root), full=True)
+
+
+def test_past_ninety_percent_of_the_budget_the_refresh_is_deferred(sandbox):
+    run = refresh_past_ninety_percent_of_the_budget(sandbox)
     assert run.status == "deferred"
     assert "tries again later" in run.error
     assert Schedule.objects.filter(name=f"autotask: resume refresh #{run.pk}").exists()
 
 
 def test_a_deferred_refresh_waits_for_its_schedule_not_for_a_second_delivery(sandbox):
-    sandbox.admin("POST", "/faults", json={"requests_per_hour": 10, "threshold_latency_scale": 0})
-    for _ in range(9):
-        sandbox.get("/ThresholdInformation")
-    connection = connection_create_sandbox(url=sandbox.root)
-    run = refresh(connection, full=True)
+    run = refresh_past_ninety_percent_of_the_budget(sandbox)
     assert run.status == "deferred"
     sandbox.admin("POST", "/faults", json={"requests_per_hour": 10_000})
     sent = requests_logged(sandbox)
