@@ -28,6 +28,7 @@ from apps.autotask.errors import AutotaskError
 from apps.autotask.models import Connection
 from apps.autotask.services import _count_requests, connection_client, describe_failure
 from apps.core.crypto import SecretUnreadable
+from apps.core.health import running_clusters
 from apps.core.runs import heartbeat, last_beat
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ NEEDED_ACCESS = [
 STEPS = 3 + len(NEEDED_ACCESS)
 # How long a test's progress is kept: long enough to come back to the page.
 STATE_SECONDS = 3600
+# A queued test waits for a busy worker up to this many times RUN_STALE_SECONDS, while a
+# worker cluster is running; with none running it is lost after RUN_STALE_SECONDS.
+BUSY_PATIENCE = 10
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 UNEXPECTED = (
     "An unexpected error stopped the test; the details are in the worker's log. Test again."
@@ -218,7 +222,9 @@ def connection_test_execute(*, connection_id: int, token: str, user_id=None) -> 
 
 def connection_test_status(*, connection: Connection, token: str | None) -> dict | None:
     """The progress of the test ``token`` of ``connection`` (None if unknown or expired).
-    A test without a sign of life for ``RUN_STALE_SECONDS`` is ended as lost."""
+    A test without a sign of life for ``RUN_STALE_SECONDS`` is ended as lost; one no
+    worker has taken while worker clusters are running waits ``BUSY_PATIENCE`` times as
+    long for a free worker."""
     if not token or not TOKEN.fullmatch(token):
         return None
     key = _key(connection.pk, token)
@@ -227,6 +233,15 @@ def connection_test_status(*, connection: Connection, token: str | None) -> dict
         return state
     signs = [state["beat_at"], last_beat(key) or 0]
     if time.time() - max(signs) <= settings.RUN_STALE_SECONDS:
+        return state
+    waited = time.time() - state["queued_at"]
+    # Nobody took it, yet workers are running: they are all busy with longer work.
+    busy = (
+        state["status"] == Status.QUEUED
+        and cache.get(f"{key}:claim") is None
+        and bool(running_clusters())
+    )
+    if busy and waited <= BUSY_PATIENCE * settings.RUN_STALE_SECONDS:
         return state
     claimed = state["status"] == Status.QUEUED and not cache.add(
         f"{key}:claim", time.time(), STATE_SECONDS
@@ -238,7 +253,10 @@ def connection_test_status(*, connection: Connection, token: str | None) -> dict
         status=Status.LOST,
         finished=True,
         error=(
-            f"No answer from the worker after {settings.RUN_STALE_SECONDS} s; "
+            f"No worker took the test within {waited:.0f} s: they are all busy with "
+            "longer work. Test again later."
+            if busy
+            else f"No answer from the worker after {settings.RUN_STALE_SECONDS} s; "
             "is the worker running?"
         ),
     )
