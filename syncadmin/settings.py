@@ -5,6 +5,7 @@ README.md ("Environment variables") documents every variable read here.
 
 import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -146,11 +147,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Broker and cache: Redis when REDIS_URL is set, otherwise the database. Parallel test
-# processes (pytest-xdist names each in PYTEST_XDIST_WORKER) share one Redis and one
-# var/ folder: each keeps its own keys and queue.
+# Broker and cache: Redis when REDIS_URL is set, otherwise the database. Test processes
+# (pytest-xdist names each in PYTEST_XDIST_WORKER) share one Redis and one var/ folder
+# with each other and with `make run`: each keeps its own keys and queue. Their child
+# processes are given theirs in KEY_SPACE (tests/conftest.child_env).
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-KEY_SPACE = "syncadmin" + os.environ.get("PYTEST_XDIST_WORKER", "")
+KEY_SPACE = os.environ.get("KEY_SPACE", "").strip() or (
+    ("syncadmin-test-" if "pytest" in sys.modules else "syncadmin")
+    + os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -179,7 +184,7 @@ CACHES["progress"] = (
         "TIMEOUT": 24 * 3600,
         # Never culled: a third of the entries, dropped at random past MAX_ENTRIES, would
         # take live heartbeats and cancel requests with them. A run leaves a few small
-        # entries, which expire after a day.
+        # entries; an expired one is deleted when it is next read.
         "OPTIONS": {"MAX_ENTRIES": 10**9},
     }
 )

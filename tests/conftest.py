@@ -163,10 +163,12 @@ def free_port() -> int:
 
 def child_env(**overrides: str) -> dict[str, str]:
     """Environment for a manage.py child process that uses this test run's database."""
+    from django.conf import settings
     from django.db import connection
 
     env = dict(os.environ)
     env["DEBUG"] = "1"
+    env["KEY_SPACE"] = settings.KEY_SPACE  # this process's Redis keys, queue and progress
     settings_dict = connection.settings_dict
     if connection.vendor == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
