@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
 
 from apps.audit.services import audit_record
 from apps.autotask.choices import RefreshRunKindChoices, RefreshRunStatusChoices
@@ -29,7 +28,12 @@ from apps.autotask.markups import connection_default_markups, connection_default
 from apps.autotask.models import EDITABLE_FIELDS, Connection, RefreshRun, http_hosts_allowed
 from apps.autotask.refresh import refresh_reference_data
 from apps.core.crypto import SecretUnreadable
-from apps.core.runs import hand_lost_tasks_again, heartbeat, interrupt_if_worker_lost
+from apps.core.runs import (
+    hand_lost_tasks_again,
+    hand_to_worker,
+    heartbeat,
+    interrupt_if_worker_lost,
+)
 from apps.sandbox.credentials import DEFAULT_CREDENTIALS
 
 logger = logging.getLogger(__name__)
@@ -282,7 +286,9 @@ def refresh_run_create(*, connection: Connection, full: bool, user=None) -> Refr
     kind = RefreshRunKindChoices.FULL if full else RefreshRunKindChoices.INCREMENTAL
     try:
         with transaction.atomic():  # a savepoint: a caller's transaction goes on
-            run = RefreshRun.objects.create(connection=connection, kind=kind, requested_by=user)
+            run = RefreshRun.objects.create(
+                connection=connection, kind=kind, requested_by=user, queued_at=timezone.now()
+            )
     except IntegrityError:
         raise RefreshAlreadyRunning(
             f"A refresh of {connection.name} is already queued or running."
@@ -292,10 +298,9 @@ def refresh_run_create(*, connection: Connection, full: bool, user=None) -> Refr
 
 
 def _queue(run: RefreshRun) -> None:
-    RefreshRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
-    async_task(
+    hand_to_worker(
+        run,
         "apps.autotask.tasks.connection_refresh",
-        run.pk,
         task_name=f"refresh {run.connection.name} #{run.pk}",
     )
 

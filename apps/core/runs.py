@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from apps.core.progress import progress_clear, progress_get, progress_set
 
@@ -108,6 +109,13 @@ def interrupt_if_worker_lost(
         )
     )
     return bool(marked)
+
+
+def hand_to_worker(run, func: str, *, task_name: str) -> None:
+    """Hand ``run`` to the task queue (``func`` takes its id), noting when in ``queued_at``
+    for ``hand_lost_tasks_again``."""
+    type(run).objects.filter(pk=run.pk).update(queued_at=timezone.now())
+    async_task(func, run.pk, task_name=task_name)
 
 
 def hand_lost_tasks_again(runs, *, status, queue) -> list:

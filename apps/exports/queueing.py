@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from apps.autotask.models import Connection
 from apps.catalog.models import BillingReport, Organization, Subscription
+from apps.core.runs import hand_to_worker
 from apps.exports.choices import ACTIVE_STATUSES, ExportRunStatusChoices, ExportScopeChoices
 from apps.exports.models import ExportRun
 
@@ -84,6 +84,8 @@ def export_run_create(
                 requested_by=user if getattr(user, "is_authenticated", False) else None,
                 requested_by_name=requested_by_name
                 or (user.get_username() if getattr(user, "is_authenticated", False) else ""),
+                # Handed to a worker on commit; in the command's own process, never.
+                queued_at=timezone.now() if queue else None,
             )
             if queue:
                 transaction.on_commit(lambda: export_run_queue(run))
@@ -109,8 +111,7 @@ def active_run_refusal(connection: Connection) -> str:
 
 def export_run_queue(run: ExportRun) -> None:
     """Hand the run to a worker (its next free one, on any host)."""
-    ExportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
-    async_task(WORKER_TASK, run.pk, task_name=f"export #{run.pk}")
+    hand_to_worker(run, WORKER_TASK, task_name=f"export #{run.pk}")
 
 
 def export_run_requeue(run: ExportRun, *, statuses, message: str, **changes) -> bool:
@@ -118,7 +119,7 @@ def export_run_requeue(run: ExportRun, *, statuses, message: str, **changes) -> 
     with ``message`` and ``changes``), handing it to a worker once the transaction commits.
     False when it had moved on meanwhile."""
     queued = ExportRun.objects.filter(pk=run.pk, status__in=statuses).update(
-        status=Status.QUEUED, message=message, **changes
+        status=Status.QUEUED, message=message, queued_at=timezone.now(), **changes
     )
     if queued:
         transaction.on_commit(lambda: export_run_queue(run))

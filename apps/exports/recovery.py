@@ -7,7 +7,6 @@ died", and by pages and commands before they show or start a run."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,7 +23,6 @@ from apps.exports.choices import ExportRunStatusChoices
 from apps.exports.models import ExportRun
 from apps.exports.queueing import _run_details, export_run_queue, export_run_requeue, run_key
 
-logger = logging.getLogger(__name__)
 Status = ExportRunStatusChoices
 
 
@@ -35,7 +33,8 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
     the command carried out itself (`in_process`) waits for the command to be run again."""
     if runs is None:
         runs = ExportRun.objects.all()
-    lost = _queue_lost_tasks(runs)
+    # Queued long after they were handed on: their task may have died with a cluster.
+    lost = hand_lost_tasks_again(runs, status=Status.QUEUED, queue=export_run_queue)
     found = []
     for run in runs.filter(status=Status.RUNNING):
         if not interrupt_if_worker_lost(
@@ -64,13 +63,6 @@ def export_run_interrupt_stale(*, runs=None) -> list[ExportRun]:
             run.refresh_from_db()
         found.append(run)
     return lost + found + _continue_overdue_waits(runs)
-
-
-def _queue_lost_tasks(runs) -> list[ExportRun]:
-    """Runs still queued long after they were handed to the task queue are handed to it
-    again (`hand_lost_tasks_again`); a second delivery of a task that was not lost does
-    nothing (`_claim`)."""
-    return hand_lost_tasks_again(runs, status=Status.QUEUED, queue=export_run_queue)
 
 
 def _continue_overdue_waits(runs) -> list[ExportRun]:

@@ -87,7 +87,7 @@ class Format:
 
     def matches_header(self, names: Iterable[str]) -> tuple[int, list[str]]:
         """(how many of this format's columns the header has, the required ones missing)."""
-        present = {name.strip().lstrip("\ufeff").strip().lower() for name in names}
+        present = {clean_name(name).lower() for name in names}
         found = sum(1 for column in self.columns if column.lower() in present)
         missing = [
             f.column

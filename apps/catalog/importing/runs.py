@@ -17,7 +17,6 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
-from django_q.tasks import async_task
 
 from apps.audit.choices import AuditEntryStatusChoices
 from apps.audit.services import audit_record
@@ -28,7 +27,12 @@ from apps.catalog.importing.billing import import_billing
 from apps.catalog.models import ImportRun
 from apps.catalog.prices.list_import import import_price_list
 from apps.core.progress import progress_clear, progress_get, progress_set
-from apps.core.runs import hand_lost_tasks_again, heartbeat, interrupt_if_worker_lost
+from apps.core.runs import (
+    hand_lost_tasks_again,
+    hand_to_worker,
+    heartbeat,
+    interrupt_if_worker_lost,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,10 @@ def import_run_create(
                     handle.write(chunk)
             files.append({"name": name, "path": str(target), "size": target.stat().st_size})
         with transaction.atomic():
-            run = ImportRun.objects.create(kind=kind, files=files, month=month, created_by=user)
+            # queued_at now: a lost on-commit hand-over is noticed like a lost task.
+            run = ImportRun.objects.create(
+                kind=kind, files=files, month=month, created_by=user, queued_at=timezone.now()
+            )
             transaction.on_commit(lambda: _queue(run))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -90,8 +97,7 @@ def import_run_create(
 
 
 def _queue(run: ImportRun) -> None:
-    ImportRun.objects.filter(pk=run.pk).update(queued_at=timezone.now())
-    async_task("apps.catalog.tasks.import_run_execute", run.pk, task_name=f"import #{run.pk}")
+    hand_to_worker(run, "apps.catalog.tasks.import_run_execute", task_name=f"import #{run.pk}")
 
 
 def progress_key(run_id: int) -> str:
@@ -246,7 +252,11 @@ def _requeue(run: ImportRun, *, note: str) -> ImportRun:
     with transaction.atomic():
         requeued = ImportRun.objects.filter(
             pk=run.pk, status=ImportRunStatusChoices.INTERRUPTED
-        ).update(status=ImportRunStatusChoices.QUEUED, error=f"{run.error} ({note})")
+        ).update(
+            status=ImportRunStatusChoices.QUEUED,
+            error=f"{run.error} ({note})",
+            queued_at=timezone.now(),
+        )
         if requeued:
             transaction.on_commit(lambda: _queue(run))
     run.refresh_from_db()

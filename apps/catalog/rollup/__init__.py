@@ -1,6 +1,7 @@
 """Monthly roll-up of Partner Center billing lines per subscription (PARTNER_CENTER.md
 §4–§6), and the rounding allowance the Azure plan check uses (§5; the per-customer Azure
-totals are summed in the database by `importing.roll_up_report`).
+totals are summed by `importing.months.roll_up_report`, from the importer's own sums of
+the usage it has just read and the database's of the rest).
 
 Pure and deterministic: lines in, dataclasses out, no I/O, `Decimal` throughout.
 
