@@ -11,12 +11,13 @@ from tests.conftest import MANAGE, ROOT, child_env
 STALE = 3  # seconds without a heartbeat before a run counts as interrupted
 
 
-def start_cluster() -> subprocess.Popen:
-    """A qcluster in its own process group, beating every second."""
+def start_cluster(**env: str) -> subprocess.Popen:
+    """A qcluster in its own process group, beating every second (``env``: more settings,
+    such as WORKERS)."""
     return subprocess.Popen(
         [*MANAGE, "qcluster"],
         cwd=ROOT,
-        env=child_env(RUN_HEARTBEAT_SECONDS="1", RUN_STALE_SECONDS=str(STALE)),
+        env=child_env(RUN_HEARTBEAT_SECONDS="1", RUN_STALE_SECONDS=str(STALE), **env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

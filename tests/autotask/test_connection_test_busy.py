@@ -1,7 +1,6 @@
 """Test connection while every worker is busy with longer work, with a real `qcluster`:
 the test waits for a free worker instead of being called lost, up to its patience."""
 
-import subprocess
 import time
 
 import pytest
@@ -12,8 +11,8 @@ from apps.autotask import connection_test as testing
 from apps.autotask.connection_test import connection_test_status
 from apps.autotask.services import connection_create_sandbox
 from apps.core.health import running_clusters
-from tests.conftest import MANAGE, ROOT, child_env, sign_in
-from tests.worker_processes import kill_cluster, wait_for
+from tests.conftest import sign_in
+from tests.worker_processes import kill_cluster, start_cluster, wait_for
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,14 +22,7 @@ def test_a_test_waits_for_busy_workers_then_says_they_are_busy(
     settings.RUN_STALE_SECONDS = 1
     monkeypatch.setattr(testing, "BUSY_PATIENCE", 4)  # 4 s of waiting for a free worker
     get_broker().purge_queue()
-    cluster = subprocess.Popen(
-        [*MANAGE, "qcluster"],
-        cwd=ROOT,
-        env=child_env(WORKERS="1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    cluster = start_cluster(WORKERS="1")
     try:
         wait_for(running_clusters, 60, "the cluster to report in")
         async_task("time.sleep", 60)  # the one worker's longer work
